@@ -1,0 +1,40 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.serializers import BaseSerializer
+
+from agents.models import Agent
+from agents.serializers import AgentSerializer
+from agents.services import agent_create, agent_delete, agent_update
+from config.openapi import AGENT_EXAMPLES
+from config.pagination import NewestFirstPagination
+from workspaces.api import WorkspaceModelViewSet
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List agents", tags=["Agents"]),
+    create=extend_schema(summary="Create an agent", tags=["Agents"], examples=AGENT_EXAMPLES),
+    retrieve=extend_schema(summary="Retrieve an agent", tags=["Agents"]),
+    partial_update=extend_schema(summary="Update an agent", tags=["Agents"]),
+    destroy=extend_schema(
+        summary="Delete an agent",
+        description="Refused with 409 while message flows still use the agent.",
+        tags=["Agents"],
+    ),
+)
+class AgentViewSet(WorkspaceModelViewSet):
+    """Agents: the LLM personas that speak in a workspace's message flows."""
+
+    queryset = Agent.objects.all()
+    serializer_class = AgentSerializer
+    pagination_class = NewestFirstPagination
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = agent_create(workspace=self.workspace, data=serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.instance = agent_update(
+            agent=serializer.instance, data=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Agent) -> None:
+        agent_delete(agent=instance)

@@ -1,0 +1,14 @@
+from django.db import models
+
+from config.ids import uuid7
+
+
+class TimestampedModel(models.Model):
+    """Time-ordered UUID primary key and creation/update times, for every API resource."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True

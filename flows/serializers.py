@@ -1,0 +1,163 @@
+"""Seed 003's message-flow shape.
+
+The nested serializers use `source="*"`, so on input DRF flattens them into the model's
+fields and on output it builds the seed's nesting from the one row. Working hours may
+be given flat in `responseSettings` (the seed's request table) or nested as
+`responseSettings.workingHours` (its response); the answer is always nested.
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from agents.models import Agent
+from config.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from config.serializers import StrictSerializer
+from flows import working_hours
+from flows.models import Channel, Direction
+from flows.validators import MAX_DELAY_SECONDS, validate_timezone_name
+
+
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"})
+class HHMMField(serializers.Field):
+    default_error_messages = {"invalid": "Must be a 24-hour time in HH:MM format, e.g. '09:00'."}
+
+    def to_internal_value(self, data: object) -> datetime.time:
+        try:
+            return working_hours.parse_hhmm(data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value: datetime.time) -> str:
+        return value.strftime("%H:%M")
+
+
+class CanonicalChoiceField(serializers.ChoiceField):
+    """A choice given in any letter case, answered in its canonical spelling."""
+
+    default_error_messages = {"invalid_choice": "Must be one of {choices}."}
+
+    def __init__(self, choices: type, **kwargs: object) -> None:
+        self._canonical = {value.lower(): value for value in choices.values}
+        super().__init__(choices=choices.choices, **kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        if isinstance(data, str) and data.lower() in self._canonical:
+            return self._canonical[data.lower()]
+        self.fail("invalid_choice", choices=", ".join(self._canonical.values()))
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": "Must be one of {choices}."}
+
+    def to_internal_value(self, data: object) -> str:
+        if isinstance(data, str) and data in self.choices:
+            return data
+        self.fail("invalid_choice", choices=", ".join(str(c) for c in self.choices))
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class WorkspaceAgentField(serializers.Field):
+    """The `_id` of an agent of the request's workspace; another workspace's agent is
+    treated exactly like one that does not exist."""
+
+    default_error_messages = {"does_not_exist": "No agent with id '{value}' in this workspace."}
+
+    def to_internal_value(self, data: object) -> Agent:
+        workspace = self.context["workspace"]
+        agent = None
+        if isinstance(data, str):
+            try:
+                agent = Agent.objects.filter(workspace=workspace, pk=data).first()
+            except DjangoValidationError:  # a malformed id is unknown, not a server error
+                agent = None
+        if agent is None:
+            self.fail("does_not_exist", value=data)
+        return agent
+
+    def to_representation(self, value: Agent) -> str:
+        return str(value.pk)
+
+
+WORKING_HOURS_KEYS = ("enabled", "start", "end", "timezone", "outOfHoursMessage")
+
+
+class WorkingHoursSerializer(StrictSerializer):
+    enabled = StrictBooleanField(source="working_hours_enabled", required=False)
+    start = HHMMField(source="working_hours_start", required=False)
+    end = HHMMField(source="working_hours_end", required=False)
+    timezone = StrictCharField(
+        source="working_hours_timezone",
+        required=False,
+        max_length=64,
+        validators=[validate_timezone_name],
+    )
+    outOfHoursMessage = StrictCharField(
+        source="out_of_hours_message", required=False, allow_blank=True
+    )
+
+
+class ResponseSettingsSerializer(StrictSerializer):
+    delay = StrictIntegerField(
+        source="reply_delay_seconds", required=False, min_value=0, max_value=MAX_DELAY_SECONDS
+    )
+    workingHours = WorkingHoursSerializer(source="*", required=False)
+    # The seed's request table gives working hours flat; they are folded into
+    # workingHours before validation (see to_internal_value) and never answered.
+    enabled = StrictBooleanField(write_only=True, required=False)
+    start = StrictCharField(write_only=True, required=False)
+    end = StrictCharField(write_only=True, required=False)
+    timezone = StrictCharField(write_only=True, required=False)
+    outOfHoursMessage = StrictCharField(write_only=True, required=False, allow_blank=True)
+
+    def to_internal_value(self, data: object) -> dict:
+        if isinstance(data, dict) and any(key in data for key in WORKING_HOURS_KEYS):
+            nested = data.get("workingHours", {})
+            if not isinstance(nested, dict):
+                raise serializers.ValidationError({"workingHours": ["Must be an object."]})
+            for key in WORKING_HOURS_KEYS:
+                if key in data and key in nested and data[key] != nested[key]:
+                    raise serializers.ValidationError(
+                        {key: [f"Conflicts with workingHours.{key}; give it once."]}
+                    )
+            flat = {key: data[key] for key in WORKING_HOURS_KEYS if key in data}
+            data = {k: v for k, v in data.items() if k not in WORKING_HOURS_KEYS}
+            data["workingHours"] = {**flat, **nested}
+        return super().to_internal_value(data)
+
+
+class SecuritySerializer(StrictSerializer):
+    hipaaCompliance = StrictBooleanField(source="hipaa_compliance", required=False)
+
+
+class EmailSettingsSerializer(StrictSerializer):
+    subjectLine = StrictCharField(
+        source="email_subject_line", required=False, allow_blank=True, max_length=255
+    )
+    signature = StrictCharField(source="email_signature", required=False, allow_blank=True)
+
+
+class FlowSettingsSerializer(StrictSerializer):
+    responseSettings = ResponseSettingsSerializer(source="*", required=False)
+    security = SecuritySerializer(source="*", required=False)
+    emailSettings = EmailSettingsSerializer(source="*", required=False)
+
+
+class MessageFlowSerializer(StrictSerializer):
+    _id = serializers.UUIDField(source="id", read_only=True)
+    workspaceId = serializers.UUIDField(source="workspace_id", read_only=True)
+    name = StrictCharField(max_length=200)
+    direction = StrictChoiceField(choices=Direction.choices)
+    description = StrictCharField(required=False, allow_blank=True)
+    agent = WorkspaceAgentField()
+    settings = FlowSettingsSerializer(source="*", required=False)
+    prompt = StrictCharField()
+    initiationMessage = StrictCharField(source="initiation_message")
+    isActive = StrictBooleanField(source="is_active", required=False)
+    autopilot = StrictBooleanField(required=False)
+    messageChannel = CanonicalChoiceField(Channel, source="message_channel")
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)

@@ -1,0 +1,69 @@
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import NOT_PROVIDED
+from django.utils import timezone
+
+from flows.models import MessageFlow
+from workspaces.models import Workspace
+
+# Fields a client may set; PUT resets the ones it leaves out to these models' defaults.
+WRITABLE_FIELDS = (
+    "name",
+    "direction",
+    "description",
+    "agent",
+    "prompt",
+    "initiation_message",
+    "is_active",
+    "autopilot",
+    "message_channel",
+    "reply_delay_seconds",
+    "working_hours_enabled",
+    "working_hours_start",
+    "working_hours_end",
+    "working_hours_timezone",
+    "out_of_hours_message",
+    "hipaa_compliance",
+    "email_subject_line",
+    "email_signature",
+)
+
+
+def _defaults() -> dict:
+    defaults = {}
+    for name in WRITABLE_FIELDS:
+        field = MessageFlow._meta.get_field(name)
+        if field.default is not NOT_PROVIDED:
+            defaults[name] = field.get_default()
+        elif field.blank and not field.is_relation:
+            defaults[name] = ""
+    return defaults
+
+
+def flow_create(*, workspace: Workspace, data: dict) -> MessageFlow:
+    return MessageFlow.objects.create(workspace=workspace, **data)
+
+
+def flow_update(*, flow: MessageFlow, data: dict, replace: bool = False) -> MessageFlow:
+    """PATCH (replace=False) changes only what `data` names, nested settings included;
+    PUT (replace=True) also resets every writable field `data` leaves out."""
+    changes = {**_defaults(), **data} if replace else data
+    for field, value in changes.items():
+        setattr(flow, field, value)
+    flow.save()
+    return flow
+
+
+@transaction.atomic
+def flows_set_active(*, workspace_id: UUID, flow_ids: list, active: bool) -> int:
+    return MessageFlow.objects.filter(workspace_id=workspace_id, pk__in=flow_ids).update(
+        is_active=active, updated_at=timezone.now()
+    )
+
+
+def flow_duplicate(*, flow: MessageFlow) -> MessageFlow:
+    """A copy, inactive, so an operator can edit it before it speaks to anyone."""
+    values = {name: getattr(flow, name) for name in WRITABLE_FIELDS}
+    values.update(name=f"{flow.name} (copy)"[:200], is_active=False)
+    return MessageFlow.objects.create(workspace=flow.workspace, **values)

@@ -1,0 +1,24 @@
+"""Validation shared by the API's serializers and the admin's forms (through the model
+fields), so both apply one set of rules."""
+
+from django.core.exceptions import ValidationError
+
+from flows import working_hours
+
+MAX_DELAY_SECONDS = 7 * 24 * 3600
+
+
+def validate_timezone_name(value: str) -> None:
+    try:
+        working_hours.validate_timezone(value)
+    except ValueError:
+        raise ValidationError(
+            f"'{value}' is not a valid IANA timezone name (e.g. 'Europe/London')."
+        ) from None
+
+
+def validate_hhmm(value: str) -> None:
+    try:
+        working_hours.parse_hhmm(value)
+    except ValueError:
+        raise ValidationError(f"'{value}' is not a 24-hour time in HH:MM format.") from None

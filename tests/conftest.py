@@ -1,0 +1,86 @@
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from agents.models import Agent
+from tests.factories import AgentFactory, ApiKeyFactory, WorkspaceFactory
+from workspaces.models import ApiKey, Workspace
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs on PostgreSQL: set DATABASE_URL to a PostgreSQL database.")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    # Rate-limit counters live in the cache (Redis in CI), shared across tests.
+    cache.clear()
+
+
+@dataclass
+class Tenant:
+    workspace: Workspace
+    api_key: ApiKey
+    client: APIClient
+
+    @property
+    def key(self) -> str:
+        return self.api_key.raw_key
+
+
+def _tenant(scopes: str = ApiKey.Scopes.READ_WRITE) -> Tenant:
+    api_key = ApiKeyFactory(scopes=scopes)
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_key.raw_key}",
+        HTTP_X_WORKSPACE_ID=str(api_key.workspace_id),
+    )
+    return Tenant(workspace=api_key.workspace, api_key=api_key, client=client)
+
+
+@pytest.fixture
+def owner(db: None) -> Tenant:
+    """The workspace under test, with a read+write key and an authenticated client."""
+    return _tenant()
+
+
+@pytest.fixture
+def outsider(db: None) -> Tenant:
+    """Another workspace, whose key must never reach the owner's data."""
+    return _tenant()
+
+
+@pytest.fixture
+def workspace(owner: Tenant) -> Workspace:
+    return owner.workspace
+
+
+@pytest.fixture
+def api_client(owner: Tenant) -> APIClient:
+    return owner.client
+
+
+@pytest.fixture
+def agent(workspace: Workspace) -> Agent:
+    return AgentFactory(workspace=workspace)
+
+
+@pytest.fixture
+def read_only(owner: Tenant) -> Tenant:
+    api_key = ApiKeyFactory(workspace=owner.workspace, scopes=ApiKey.Scopes.READ)
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {api_key.raw_key}",
+        HTTP_X_WORKSPACE_ID=str(owner.workspace.pk),
+    )
+    return Tenant(workspace=owner.workspace, api_key=api_key, client=client)
+
+
+__all__ = ["Tenant", "WorkspaceFactory"]

@@ -1,0 +1,52 @@
+import factory
+
+from agents.models import Agent
+from flows.models import Channel, Direction, MessageFlow
+from workspaces.models import ApiKey, Workspace
+from workspaces.services import api_key_issue
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """Issued through the service; the clear-text key is left on `.raw_key`."""
+
+    class Meta:
+        model = ApiKey
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = "test key"
+    scopes = ApiKey.Scopes.READ_WRITE
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object) -> ApiKey:
+        api_key = model_class(**kwargs)
+        api_key.raw_key = api_key_issue(api_key=api_key)
+        return api_key
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agent
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Agent {n}")
+    instructions = "Be brief."
+
+
+class MessageFlowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MessageFlow
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    agent = factory.SubFactory(AgentFactory, workspace=factory.SelfAttribute("..workspace"))
+    name = factory.Sequence(lambda n: f"Flow {n}")
+    direction = Direction.BIDIRECTIONAL
+    prompt = "Help the customer."
+    initiation_message = "Hello!"
+    message_channel = Channel.SMS
