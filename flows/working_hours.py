@@ -201,8 +201,10 @@ def _containing_window(
     at: dt.datetime, hours: WorkingHours
 ) -> tuple[dt.datetime, dt.datetime] | None:
     today = _local_date(at, hours)
-    # Yesterday's window may cross midnight; -2/+1 absorb DST transitions at midnight.
-    for opening, closing in _windows(hours, today - dt.timedelta(days=2), today + dt.timedelta(1)):
+    # Yesterday's window may cross midnight; the extra day each side absorbs DST changes
+    # at midnight that shift an instant's local date.
+    first, last = today - dt.timedelta(days=2), today + dt.timedelta(days=1)
+    for opening, closing in _windows(hours, first, last):
         if opening <= at < closing:
             return opening, closing
     return None
@@ -244,7 +246,7 @@ def next_closing(instant: dt.datetime, hours: WorkingHours) -> dt.datetime | Non
         return instant
     closing = current[1]
     today = _local_date(at, hours)
-    for opening, later_closing in _windows(hours, today, today + dt.timedelta(_SEARCH_DAYS)):
+    for opening, later_closing in _windows(hours, today, today + dt.timedelta(days=_SEARCH_DAYS)):
         if opening <= closing < later_closing:
             closing = later_closing
     return closing
