@@ -46,6 +46,14 @@ class Conflict(ApplicationError):
         super().__init__(message, code=code, status_code=status.HTTP_409_CONFLICT)
 
 
+class ImmediateResponse(Exception):
+    """Ends a request early with a ready answer (e.g. an idempotent replay)."""
+
+    def __init__(self, response: object) -> None:
+        super().__init__("immediate response")
+        self.response = response
+
+
 def error_body(message: str, code: str, errors: dict | None = None) -> dict:
     body: dict = {"status": "error", "message": message, "code": code, "data": None}
     if errors is not None:
@@ -118,6 +126,8 @@ def api_exception_handler(exc: Exception, context: dict):
     from rest_framework.response import Response
     from rest_framework.views import exception_handler
 
+    if isinstance(exc, ImmediateResponse):
+        return exc.response
     if isinstance(exc, ApplicationError):
         body = error_body(exc.message, exc.code, exc.errors)
         return Response(body, status=exc.status_code)

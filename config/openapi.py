@@ -125,7 +125,7 @@ AGENT_EXAMPLES = [
         value={
             "name": "Event concierge",
             "instructions": "Be brief and friendly. Never promise discounts.",
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-5-5",
             "temperature": 0.5,
             "maxTokens": 512,
         },
@@ -138,7 +138,7 @@ AGENT_EXAMPLES = [
             "workspaceId": "0193f6a2-1111-7b4a-9c2d-3e4f5a6b7c8d",
             "name": "Event concierge",
             "instructions": "Be brief and friendly. Never promise discounts.",
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-5-5",
             "temperature": 0.5,
             "maxTokens": 512,
             "createdAt": "2025-01-02T10:15:00Z",
@@ -146,5 +146,75 @@ AGENT_EXAMPLES = [
         },
         response_only=True,
         status_codes=["201"],
+    ),
+]
+
+# Seed 001's example request and response.
+SEED_001_EXAMPLES = [
+    OpenApiExample(
+        "Seed 001 request",
+        value={
+            "conversation_id": "con_9s2kd81",
+            "sender_id": "usr_82hd92",
+            "sender_type": "user",
+            "text": "Can you summarize my last 5 calls?",
+            "metadata": {"channel": "web", "locale": "en-US"},
+            "auto_reply": True,
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Seed 001 response",
+        value={
+            "status": "success",
+            "message": "Message sent successfully.",
+            "data": {
+                "conversation_id": "con_9s2kd81",
+                "message": {
+                    "id": "msg_45kd01",
+                    "sender_id": "usr_82hd92",
+                    "sender_type": "user",
+                    "text": "Can you summarize my last 5 calls?",
+                    "metadata": {"channel": "web", "locale": "en-US"},
+                    "created_at": "2026-03-15T14:22:11Z",
+                },
+                "auto_reply_enqueued": True,
+            },
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+    OpenApiExample(
+        "Seed 001 missing text",
+        value={"status": "error", "message": "Field 'text' is required.", "data": None},
+        response_only=True,
+        status_codes=["400"],
+    ),
+]
+
+SEED_002_EXAMPLES = [
+    OpenApiExample(
+        "User message, generate the reply",
+        value={
+            "role": "user",
+            "content": "Hi, can I move my appointment?",
+            "action": "generate-reply",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Agent speaks first",
+        value={
+            "role": "control",
+            "content": "Greet the customer and ask how you can help.",
+            "action": "generate-reply",
+            "stateAfter": {"phase": "greeting"},
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Change state only",
+        value={"role": "control", "stateAfter": {"phase": "closing", "context": {"vip": True}}},
+        request_only=True,
     ),
 ]

@@ -7,6 +7,8 @@ ALLOWED_HOSTS have no default: a missing one stops the process at start-up.
 Every variable is listed with its default in .env.example.
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 import environ
@@ -95,8 +97,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A connection pool per process (psycopg_pool): web threads waiting on the model
+    # hand their connection back meanwhile (config.db.release_connection), so a hundred
+    # waiting requests need a handful of connections, not a hundred.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -148,12 +157,26 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-due-replies": {
+        "task": "conversations.sweep_due_replies",
+        "schedule": 10.0,
+        "options": {"queue": "default", "expires": 10},
+    },
+    "purge-idempotency-records": {
+        "task": "conversations.purge_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"queue": "default", "expires": 600},
+    },
+}
+CELERY_TASK_ROUTES = {
+    "conversations.generate_reply": {"queue": "llm"},
+}
 
 # --- Providers ------------------------------------------------------------------------
 ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
-ANTHROPIC_DEFAULT_MODEL = env("ANTHROPIC_DEFAULT_MODEL", default="claude-sonnet-4-5")
+ANTHROPIC_DEFAULT_MODEL = env("ANTHROPIC_DEFAULT_MODEL", default="claude-sonnet-5-5")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
@@ -163,6 +186,28 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Messaging <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Message text of HIPAA conversations is encrypted with these (comma-separated Fernet
+# keys; the first encrypts, all decrypt). The default derives one from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEYS",
+    default=[
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"field-encryption:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ],
+)
+
+# LLM generation: one request's timeout (the SDK's own default is ten minutes), the
+# SDK's retries inside a blocking request, and how long a reply lock may be held before
+# it counts as abandoned by a dead process.
+LLM_REQUEST_TIMEOUT = env.float("LLM_REQUEST_TIMEOUT", default=60.0)
+LLM_SDK_MAX_RETRIES = env.int("LLM_SDK_MAX_RETRIES", default=2)
+LLM_TASK_MAX_RETRIES = env.int("LLM_TASK_MAX_RETRIES", default=4)
+REPLY_LOCK_TIMEOUT = env.int("REPLY_LOCK_TIMEOUT", default=300)
+# A pending reply whose task has not started this long after it was due is re-enqueued.
+REPLY_SWEEP_GRACE = env.int("REPLY_SWEEP_GRACE", default=30)
+EVENTS_MAX_WAIT = 30
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -13,6 +13,7 @@ router.register("api/message-flows", MessageFlowViewSet, basename="message-flow"
 
 urlpatterns = [
     path("v1/", include(router.urls)),
+    path("v1/", include("conversations.urls")),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),

@@ -1,4 +1,5 @@
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -8,6 +9,7 @@ from rest_framework.test import APIClient
 
 from agents.models import Agent
 from tests.factories import AgentFactory, ApiKeyFactory, WorkspaceFactory
+from tests.fakes.anthropic import fake_anthropic  # noqa: F401 - a fixture
 from workspaces.models import ApiKey, Workspace
 
 
@@ -70,6 +72,17 @@ def api_client(owner: Tenant) -> APIClient:
 @pytest.fixture
 def agent(workspace: Workspace) -> Agent:
     return AgentFactory(workspace=workspace)
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks run inline when enqueued (after commit), as a worker would run them."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture

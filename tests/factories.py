@@ -1,6 +1,7 @@
 import factory
 
 from agents.models import Agent
+from conversations.models import Conversation, Message, Role
 from flows.models import Channel, Direction, MessageFlow
 from workspaces.models import ApiKey, Workspace
 from workspaces.services import api_key_issue
@@ -50,3 +51,22 @@ class MessageFlowFactory(factory.django.DjangoModelFactory):
     prompt = "Help the customer."
     initiation_message = "Hello!"
     message_channel = Channel.SMS
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    agent = factory.SubFactory(AgentFactory, workspace=factory.SelfAttribute("..workspace"))
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    workspace = factory.SelfAttribute("conversation.workspace")
+    role = Role.USER
+    sender_type = "user"
+    text = factory.Sequence(lambda n: f"Message {n}")

@@ -4,10 +4,17 @@ and scopes every queryset to it, so no view can reach another workspace's rows."
 from django.db.models import QuerySet
 from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError
-from workspaces.models import ApiKey, Workspace
+from config.errors import ApplicationError, ImmediateResponse
+from workspaces.idempotency import (
+    HEADER,
+    idempotency_begin,
+    idempotency_finish,
+    request_fingerprint,
+)
+from workspaces.models import ApiKey, IdempotencyRecord, Workspace
 
 WORKSPACE_HEADER = "x-workspace-id"
 
@@ -28,22 +35,44 @@ def workspace_for_request(request: Request) -> Workspace:
     return api_key.workspace
 
 
-class WorkspaceAPIView(APIView):
+class WorkspaceScopedMixin:
+    """Resolves `self.workspace` once authentication has passed, and applies
+    Idempotency-Key to every POST."""
+
     workspace: Workspace
+    _idempotency: IdempotencyRecord | None = None
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        body = request._request.body if request.method == "POST" else b""  # before parsing
         super().initial(request, *args, **kwargs)
         self.workspace = workspace_for_request(request)
+        key = request.headers.get(HEADER)
+        if request.method == "POST" and key is not None:
+            outcome = idempotency_begin(
+                workspace=self.workspace,
+                key=key,
+                fingerprint=request_fingerprint(request.method, request.path, body),
+            )
+            if isinstance(outcome, Response):
+                raise ImmediateResponse(outcome)
+            self._idempotency = outcome
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: object, **kwargs: object
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self._idempotency is not None:
+            idempotency_finish(record=self._idempotency, response=response)
+            self._idempotency = None
+        return response
 
 
-class WorkspaceViewSetMixin:
+class WorkspaceAPIView(WorkspaceScopedMixin, APIView):
+    pass
+
+
+class WorkspaceViewSetMixin(WorkspaceScopedMixin):
     """Viewsets name their model's full queryset; this narrows it to the workspace."""
-
-    workspace: Workspace
-
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)
-        self.workspace = workspace_for_request(request)
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):  # schema generation, no request

@@ -1,6 +1,7 @@
 import hashlib
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from config.models import TimestampedModel
@@ -15,6 +16,16 @@ class Workspace(TimestampedModel):
         blank=True,
         related_name="workspaces",
         help_text="Staff users who may see and edit this workspace in the admin.",
+    )
+    # The last event sequence number handed out; see conversations.events.
+    event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
+    default_flow = models.ForeignKey(
+        "flows.MessageFlow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Used by POST /v1/messages when it opens a conversation without flow_id.",
     )
 
     class Meta:
@@ -57,3 +68,23 @@ class ApiKey(TimestampedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST with an `Idempotency-Key`, replayed for 24 hours.
+    `status_code` is null while the first request is still in flight."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,66 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from conversations.models import Contact, Conversation, Event, Message
+from workspaces.admin import WorkspaceScopedAdmin
+
+
+class ReadOnlyMixin:
+    """Messages and events are immutable records: operators read them, never edit."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MessageInline(ReadOnlyMixin, admin.TabularInline):
+    model = Message
+    fields = ("created_at", "role", "sender_type", "content", "status", "send_at", "llm_model")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created_at",)
+    show_change_link = True
+
+
+@admin.register(Contact)
+class ContactAdmin(WorkspaceScopedAdmin):
+    list_display = ("address", "name", "channel", "workspace", "opted_out_at")
+    list_filter = ("channel", ("opted_out_at", admin.EmptyFieldListFilter))
+    search_fields = ("address", "name")
+
+
+@admin.register(Conversation)
+class ConversationAdmin(WorkspaceScopedAdmin):
+    list_display = ("id", "workspace", "flow", "contact", "channel", "ai_paused", "updated_at")
+    list_filter = ("channel", "ai_paused", "hipaa")
+    search_fields = ("id", "contact__address", "contact__name")
+    list_select_related = ("workspace", "flow", "contact")
+    readonly_fields = (
+        "id",
+        "created_at",
+        "updated_at",
+        "reply_due_at",
+        "reply_started_at",
+        "hipaa",
+    )
+    raw_id_fields = ("flow", "agent", "contact")
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
+    list_display = ("id", "conversation", "role", "status", "send_at", "created_at")
+    list_filter = ("role", "status")
+    search_fields = ("id", "conversation__id", "provider_message_id")
+    exclude = ("text",)
+    readonly_fields = ("content",)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
+    list_display = ("sequence", "type", "workspace", "conversation_id", "created_at")
+    list_filter = ("type",)
+    search_fields = ("conversation_id",)

@@ -1,0 +1,168 @@
+from django.db import models
+from django.db.models import Q
+
+from config.models import TimestampedModel
+from conversations.crypto import decrypt_text
+
+
+class Contact(TimestampedModel):
+    """A customer, by normalised address: E.164 for SMS, lower-cased email for Email."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="contacts"
+    )
+    channel = models.CharField(max_length=8)
+    address = models.CharField(max_length=320)
+    name = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel", "address"], name="contact_unique_address"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.address
+
+
+class Conversation(TimestampedModel):
+    """A conversation with its state (seed 002): playbook, phase, systemMessage, context.
+
+    `reply_due_at` marks a reply that is owed (set with the message that asked for it,
+    in the same transaction), so a reply whose task was lost is found by the sweep.
+    `reply_started_at` is the generation lock: set by one conditional UPDATE, cleared
+    when the reply is stored; older than the generation timeout, it is stale.
+    """
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="conversations"
+    )
+    flow = models.ForeignKey(
+        "flows.MessageFlow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    agent = models.ForeignKey(
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    channel = models.CharField(max_length=8, blank=True)
+    playbook = models.TextField(blank=True)
+    phase = models.CharField(max_length=200, blank=True)
+    system_message = models.TextField(blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    hipaa = models.BooleanField(
+        default=False, help_text="Message text is encrypted at rest (from the flow)."
+    )
+    ai_paused = models.BooleanField(default=False)
+    reply_due_at = models.DateTimeField(null=True, blank=True)
+    reply_started_at = models.DateTimeField(null=True, blank=True)
+    last_reply_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"]),
+            models.Index(
+                fields=["reply_due_at"],
+                name="conversation_reply_due",
+                condition=Q(reply_due_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversation {self.pk}"
+
+
+class Role(models.TextChoices):
+    USER = "user", "User"
+    AGENT = "agent", "Agent"
+    SYSTEM = "system", "System"
+    CONTROL = "control", "Control"
+
+
+class DeliveryStatus(models.TextChoices):
+    NONE = "none", "Not for delivery"
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    UNDELIVERED = "undelivered", "Undelivered"
+    CANCELED = "canceled", "Canceled"
+    RECEIVED = "received", "Received"
+
+
+class Message(TimestampedModel):
+    """Immutable content (role, sender, text, metadata, reply-to) plus a delivery life
+    cycle. Text of HIPAA conversations is stored encrypted; read it through `.content`."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices)
+    sender_id = models.CharField(max_length=200, blank=True)
+    sender_type = models.CharField(max_length=16, blank=True)
+    text = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    status = models.CharField(
+        max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE
+    )
+    send_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+    llm_model = models.CharField(max_length=100, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.role} message {self.pk}"
+
+    @property
+    def content(self) -> str:
+        return decrypt_text(self.text)
+
+
+class Event(models.Model):
+    """Append-only log, ordered per workspace by `sequence` (assigned under the
+    workspace's row lock, so sequence order is commit order)."""
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE)
+    sequence = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=64)
+    conversation_id = models.UUIDField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "sequence"], name="event_sequence")
+        ]
+        indexes = [models.Index(fields=["workspace", "type", "sequence"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.sequence}"

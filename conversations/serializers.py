@@ -1,0 +1,179 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.fields import StrictBooleanField, StrictCharField, StrictDictField
+from config.serializers import StrictSerializer
+from conversations.models import Conversation, Message, Role
+from conversations.services import reply_lock_is_held
+
+# --- Seed 002 and the conversations resource (camelCase) ------------------------------
+
+
+class StateSerializer(StrictSerializer):
+    playbook = StrictCharField(required=False, allow_blank=True)
+    phase = StrictCharField(required=False, allow_blank=True, max_length=200)
+    systemMessage = StrictCharField(source="system_message", required=False, allow_blank=True)
+    context = StrictDictField(required=False)
+
+
+class ConversationCreateSerializer(StateSerializer):
+    flowId = serializers.UUIDField(required=False)
+    agentId = serializers.UUIDField(required=False)
+
+
+class ContactSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    channel = serializers.CharField()
+    address = serializers.CharField()
+    name = serializers.CharField()
+    optedOut = serializers.SerializerMethodField()
+
+    def get_optedOut(self, contact: object) -> bool:
+        return contact.opted_out_at is not None
+
+
+class ConversationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    flowId = serializers.UUIDField(source="flow_id", allow_null=True)
+    agentId = serializers.SerializerMethodField()
+    contact = ContactSummarySerializer(allow_null=True)
+    channel = serializers.CharField()
+    playbook = serializers.CharField()
+    phase = serializers.CharField()
+    systemMessage = serializers.CharField(source="system_message")
+    context = serializers.DictField()
+    aiPaused = serializers.BooleanField(source="ai_paused")
+    messageCount = serializers.SerializerMethodField()
+    replyStatus = serializers.SerializerMethodField()
+    lastReplyError = serializers.CharField(source="last_reply_error")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    @extend_schema_field(OpenApiTypes.UUID)
+    def get_agentId(self, conversation: Conversation) -> str | None:
+        agent_id = conversation.agent_id or (
+            conversation.flow.agent_id if conversation.flow else None
+        )
+        return str(agent_id) if agent_id else None
+
+    def get_messageCount(self, conversation: Conversation) -> int:
+        count = getattr(conversation, "message_count", None)
+        return count if count is not None else conversation.messages.count()
+
+    @extend_schema_field({"type": "string", "enum": ["idle", "pending", "generating"]})
+    def get_replyStatus(self, conversation: Conversation) -> str:
+        if reply_lock_is_held(conversation):
+            return "generating"
+        return "pending" if conversation.reply_due_at else "idle"
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    conversationId = serializers.UUIDField(source="conversation_id")
+    role = serializers.CharField()
+    content = serializers.CharField()
+    senderId = serializers.CharField(source="sender_id")
+    senderType = serializers.CharField(source="sender_type")
+    metadata = serializers.DictField()
+    replyToId = serializers.UUIDField(source="reply_to_id", allow_null=True)
+    status = serializers.CharField()
+    sendAt = serializers.DateTimeField(source="send_at", allow_null=True)
+    model = serializers.CharField(source="llm_model")
+    usage = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {"inputTokens": {"type": "integer"}, "outputTokens": {"type": "integer"}},
+        }
+    )
+    def get_usage(self, message: Message) -> dict | None:
+        if message.input_tokens is None and message.output_tokens is None:
+            return None
+        return {"inputTokens": message.input_tokens, "outputTokens": message.output_tokens}
+
+
+class ConversationMessageCreateSerializer(StrictSerializer):
+    """Seed 002's request."""
+
+    role = serializers.ChoiceField(choices=[Role.USER, Role.AGENT, Role.CONTROL])
+    content = StrictCharField(required=False, allow_blank=True, default="")
+    action = serializers.ChoiceField(choices=["generate-reply"], required=False)
+    stateAfter = StateSerializer(required=False)
+    metadata = StrictDictField(required=False)
+
+    def validate(self, data: dict) -> dict:
+        if not data.get("content", "").strip() and data["role"] != Role.CONTROL:
+            raise serializers.ValidationError(
+                {"content": [serializers.ErrorDetail("This field is required.", code="required")]}
+            )
+        return data
+
+
+class ConversationMessageResultSerializer(serializers.Serializer):
+    message = MessageSerializer()
+    reply = MessageSerializer(allow_null=True)
+    conversation = ConversationSerializer()
+
+
+# --- Seed 001 (snake_case) ------------------------------------------------------------
+
+
+class SendMessageSerializer(StrictSerializer):
+    conversation_id = StrictCharField(required=False)
+    flow_id = serializers.UUIDField(required=False)
+    sender_id = StrictCharField(max_length=200)
+    sender_type = serializers.ChoiceField(choices=["user", "agent", "system"])
+    text = StrictCharField()
+    reply_to_message_id = StrictCharField(required=False)
+    metadata = StrictDictField(required=False)
+    auto_reply = StrictBooleanField(required=False, default=True)
+
+
+class SeedMessageSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    sender_id = serializers.CharField()
+    sender_type = serializers.CharField()
+    text = serializers.CharField(source="content")
+    metadata = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class SendMessageDataSerializer(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    message = SeedMessageSerializer()
+    auto_reply_enqueued = serializers.BooleanField()
+
+
+class SendMessageResponseSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    data = SendMessageDataSerializer()
+
+
+# --- Events ---------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    type = serializers.CharField()
+    conversationId = serializers.UUIDField(source="conversation_id", allow_null=True)
+    data = serializers.DictField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    next = serializers.IntegerField(help_text="Pass as `after` to read on.")
+    hasMore = serializers.BooleanField()
+
+
+class EventQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    type = serializers.CharField(required=False)
+    conversation = serializers.UUIDField(required=False)
+    wait = serializers.IntegerField(required=False, min_value=0, max_value=30, default=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)

@@ -1,0 +1,280 @@
+"""Conversations and messages: the writes. Each function commits what it changes and
+the events that report it in one transaction; work for the workers is enqueued only
+after that commit."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent
+from config.errors import ApplicationError, Conflict, NotFound
+from conversations import payloads
+from conversations.crypto import encrypt_text
+from conversations.events import event_record
+from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
+from flows.models import MessageFlow
+from workspaces.models import Workspace
+
+STATE_FIELDS = ("playbook", "phase", "system_message", "context")
+
+
+def conversation_agent(conversation: Conversation) -> Agent | None:
+    """Who speaks: the conversation's own agent, else its flow's."""
+    if conversation.agent_id:
+        return conversation.agent
+    if conversation.flow_id:
+        return conversation.flow.agent
+    return None
+
+
+@transaction.atomic
+def conversation_create(
+    *,
+    workspace: Workspace,
+    flow: MessageFlow | None = None,
+    agent: Agent | None = None,
+    contact: Contact | None = None,
+    state: dict | None = None,
+) -> Conversation:
+    conversation = Conversation.objects.create(
+        workspace=workspace,
+        flow=flow,
+        agent=agent,
+        contact=contact,
+        channel=flow.message_channel if flow else "",
+        hipaa=bool(flow and flow.hipaa_compliance),
+        **{k: v for k, v in (state or {}).items() if k in STATE_FIELDS},
+    )
+    event_record(
+        workspace_id=workspace.pk,
+        type="conversation.created",
+        conversation_id=conversation.pk,
+        data=payloads.conversation_event(conversation),
+    )
+    return conversation
+
+
+def conversation_set_state(*, conversation: Conversation, state: dict) -> Conversation:
+    """Sets the given state fields and leaves the others as they are."""
+    changed = [k for k in STATE_FIELDS if k in state]
+    for field in changed:
+        setattr(conversation, field, state[field])
+    if changed:
+        conversation.save(update_fields=[*changed, "updated_at"])
+    return conversation
+
+
+@transaction.atomic
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Removes the conversation and all its messages."""
+    conversation_id, workspace_id = conversation.pk, conversation.workspace_id
+    conversation.delete()
+    event_record(
+        workspace_id=workspace_id,
+        type="conversation.deleted",
+        conversation_id=conversation_id,
+        data={"conversation_id": str(conversation_id)},
+    )
+
+
+@transaction.atomic
+def message_create(
+    *,
+    conversation: Conversation,
+    role: str,
+    text: str,
+    sender_id: str = "",
+    sender_type: str = "",
+    metadata: dict | None = None,
+    reply_to: Message | None = None,
+    status: str = DeliveryStatus.NONE,
+    llm_model: str = "",
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> Message:
+    """Stores one immutable message. The text of HIPAA conversations is encrypted."""
+    if reply_to is not None and reply_to.conversation_id != conversation.pk:
+        raise ApplicationError(
+            "Field 'reply_to_message_id' must name a message of the same conversation.",
+            code="validation_error",
+        )
+    message = Message.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        role=role,
+        sender_id=sender_id,
+        sender_type=sender_type or _default_sender_type(role),
+        text=encrypt_text(text) if conversation.hipaa else text,
+        metadata=metadata or {},
+        reply_to=reply_to,
+        status=status,
+        llm_model=llm_model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+    event_record(
+        workspace_id=conversation.workspace_id,
+        type="message.created",
+        conversation_id=conversation.pk,
+        data=payloads.message_event(message, conversation),
+    )
+    return message
+
+
+def _default_sender_type(role: str) -> str:
+    return {Role.USER: "user", Role.AGENT: "agent", Role.CONTROL: "control"}.get(role, "system")
+
+
+# --- Reply generation: the pending-reply marker and the lock -------------------------
+
+
+def reply_lock_is_held(conversation: Conversation) -> bool:
+    started = conversation.reply_started_at
+    return started is not None and started > _stale_before()
+
+
+def _stale_before() -> timezone.datetime:
+    return timezone.now() - timedelta(seconds=settings.REPLY_LOCK_TIMEOUT)
+
+
+def reply_lock_acquire(*, conversation_id: uuid.UUID) -> timezone.datetime | None:
+    """Takes the conversation's reply lock with one conditional UPDATE, so it holds
+    across processes; a lock older than REPLY_LOCK_TIMEOUT was left by a dead process
+    and is taken over. Returns the lock's start time, or None if someone holds it."""
+    now = timezone.now()
+    taken = Conversation.objects.filter(
+        Q(reply_started_at__isnull=True) | Q(reply_started_at__lte=_stale_before()),
+        pk=conversation_id,
+    ).update(reply_started_at=now)
+    return now if taken else None
+
+
+def reply_lock_release(*, conversation_id: uuid.UUID, started_at: timezone.datetime) -> None:
+    Conversation.objects.filter(pk=conversation_id, reply_started_at=started_at).update(
+        reply_started_at=None
+    )
+
+
+def reply_request(*, conversation: Conversation, due_at: timezone.datetime | None = None) -> None:
+    """Marks a reply as owed, in the caller's transaction, and enqueues its generation
+    once that commits. If the broker is down the marker stays, and the sweep runs it."""
+    from conversations import tasks  # tasks import services; import here, not at the top
+
+    due_at = due_at or timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(reply_due_at=due_at)
+    conversation.reply_due_at = due_at
+    conversation_id = str(conversation.pk)
+    transaction.on_commit(lambda: tasks.enqueue_reply(conversation_id, due_at))
+
+
+def conversation_for_workspace(*, workspace: Workspace, conversation_id: object) -> Conversation:
+    """404 alike for a missing conversation and another workspace's."""
+    try:
+        return Conversation.objects.select_related("flow__agent", "agent", "contact").get(
+            workspace=workspace, pk=conversation_id
+        )
+    except (Conversation.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+        raise NotFound(f"Conversation not found: {conversation_id}.") from None
+
+
+def reply_in_progress_error() -> Conflict:
+    return Conflict(
+        "A reply is being generated in this conversation; retry when it is done.",
+        code="reply_in_progress",
+    )
+
+
+def no_agent_error() -> ApplicationError:
+    return ApplicationError(
+        "This conversation has no agent: create it with a flowId or agentId.", code="no_agent"
+    )
+
+
+def ensure_not_generating(conversation: Conversation) -> None:
+    if reply_lock_is_held(conversation):
+        raise reply_in_progress_error()
+
+
+def message_send(
+    *,
+    workspace: Workspace,
+    conversation_id: str | None,
+    flow_id: uuid.UUID | None,
+    sender_id: str,
+    sender_type: str,
+    text: str,
+    metadata: dict | None,
+    reply_to_message_id: str | None,
+    auto_reply: bool,
+) -> tuple[Conversation, Message, bool]:
+    """Seed 001. Stores the message (opening a conversation when none is named) and,
+    for a user message with auto_reply in a conversation with an agent, the owed reply,
+    in one transaction; generation is enqueued after it commits. Returns the
+    conversation, the message and whether a reply was enqueued."""
+    conversation = None
+    if conversation_id is not None:
+        conversation = conversation_for_workspace(
+            workspace=workspace, conversation_id=conversation_id
+        )
+        ensure_not_generating(conversation)
+    reply_to = None
+    if reply_to_message_id is not None:
+        if conversation is None:
+            raise ApplicationError(
+                "Field 'reply_to_message_id' needs a 'conversation_id'.", code="validation_error"
+            )
+        reply_to = Message.objects.filter(
+            conversation=conversation, pk=_uuid_or_none(reply_to_message_id)
+        ).first()
+        if reply_to is None:
+            raise ApplicationError(
+                "Field 'reply_to_message_id' must name a message of the same conversation.",
+                code="validation_error",
+            )
+    flow = None
+    if flow_id is not None:
+        flow = MessageFlow.objects.filter(workspace=workspace, pk=flow_id).first()
+        if flow is None:
+            raise NotFound(f"Message flow not found: {flow_id}.")
+    role = {"user": Role.USER, "agent": Role.AGENT}.get(sender_type, Role.SYSTEM)
+    try:
+        with transaction.atomic():
+            if conversation is None:
+                conversation = conversation_create(
+                    workspace=workspace, flow=flow or workspace.default_flow
+                )
+            message = message_create(
+                conversation=conversation,
+                role=role,
+                text=text,
+                sender_id=sender_id,
+                sender_type=sender_type,
+                metadata=metadata,
+                reply_to=reply_to,
+            )
+            enqueue = (
+                auto_reply
+                and role == Role.USER
+                and not conversation.ai_paused
+                and conversation_agent(conversation) is not None
+            )
+            if enqueue:
+                reply_request(conversation=conversation)
+    except DatabaseError as exc:
+        raise ApplicationError(
+            "Failed to enqueue message. Please retry.", code="store_failed", status_code=500
+        ) from exc
+    return conversation, message, enqueue
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,91 @@
+"""Celery tasks: thin, take ids, re-read state, safe to run twice."""
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.llm import TransientLLMError
+from conversations.models import Conversation
+from conversations.replies import ReplyFailed, reply_generate, reply_give_up
+from conversations.services import reply_lock_acquire
+from workspaces.models import IdempotencyRecord
+
+logger = logging.getLogger(__name__)
+
+# Countdowns stay well under the broker's visibility timeout; later replies are left
+# to the sweep, so Redis never redelivers a task that is only waiting.
+MAX_COUNTDOWN = 600
+
+
+def enqueue_reply(conversation_id: str, due_at: datetime) -> None:
+    """Enqueue generation; a broker that is down is logged, and the sweep catches up."""
+    countdown = max(0.0, (due_at - timezone.now()).total_seconds())
+    if countdown > MAX_COUNTDOWN:
+        return
+    try:
+        generate_reply.apply_async(args=[conversation_id], countdown=countdown)
+    except Exception:
+        logger.warning("Could not enqueue reply for %s; the sweep will run it", conversation_id)
+
+
+def backoff(retries: int, retry_after: float | None) -> float:
+    """Exponential with full jitter, at least what the provider asked for."""
+    base = min(300.0, 2.0 * (2**retries))
+    return max(retry_after or 0.0, random.uniform(base / 2, base))  # noqa: S311
+
+
+@shared_task(name="conversations.generate_reply", bind=True, max_retries=None)
+def generate_reply(self, conversation_id: str) -> None:
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id).only("reply_due_at", "ai_paused").first()
+    )
+    if conversation is None or conversation.reply_due_at is None:
+        return  # deleted, or already answered
+    if conversation.reply_due_at > timezone.now() + timedelta(seconds=1):
+        return  # not due yet (the window moved); a later task or the sweep runs it
+    started_at = reply_lock_acquire(conversation_id=conversation.pk)
+    if started_at is None:
+        # Someone is generating now; their reply settles what was owed before they began.
+        raise self.retry(countdown=5)
+    try:
+        reply_generate(conversation_id=conversation.pk, started_at=started_at, sdk_max_retries=0)
+    except ReplyFailed:
+        return  # recorded as reply.failed
+    except TransientLLMError as exc:
+        if self.request.retries >= settings.LLM_TASK_MAX_RETRIES:
+            started_at = reply_lock_acquire(conversation_id=conversation.pk)
+            if started_at is not None:
+                reply_give_up(
+                    conversation_id=conversation.pk, started_at=started_at, message=exc.message
+                )
+            return
+        raise self.retry(countdown=backoff(self.request.retries, exc.retry_after)) from exc
+
+
+@shared_task(name="conversations.sweep_due_replies")
+def sweep_due_replies() -> int:
+    """Re-enqueues owed replies whose task never ran (broker down, task lost)."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.REPLY_SWEEP_GRACE)
+    stale = now - timedelta(seconds=settings.REPLY_LOCK_TIMEOUT)
+    due = Conversation.objects.filter(
+        Q(reply_started_at__isnull=True) | Q(reply_started_at__lte=stale),
+        reply_due_at__lte=grace,
+        ai_paused=False,
+    ).values_list("pk", flat=True)[:500]
+    ids = [str(pk) for pk in due]
+    for conversation_id in ids:
+        generate_reply.apply_async(args=[conversation_id])
+    return len(ids)
+
+
+@shared_task(name="conversations.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    cutoff = timezone.now() - timedelta(hours=24)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,29 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from conversations.api import (
+    ConversationMessagesView,
+    ConversationViewSet,
+    EventsView,
+    MessageDetailView,
+    SendMessageView,
+)
+
+router = SimpleRouter(trailing_slash=False)
+router.register("conversations", ConversationViewSet, basename="conversation")
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "conversations/<str:conversation_id>/messages",
+        ConversationMessagesView.as_view(),
+        name="conversation-messages",
+    ),
+    path(
+        "conversations/<str:conversation_id>/messages/<str:message_id>",
+        MessageDetailView.as_view(),
+        name="conversation-message",
+    ),
+    path("messages", SendMessageView.as_view(), name="messages"),
+    path("events", EventsView.as_view(), name="events"),
+]
