@@ -83,6 +83,7 @@ def celery_eager() -> Iterator[None]:
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
 
 
 @pytest.fixture
