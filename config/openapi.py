@@ -218,3 +218,30 @@ SEED_002_EXAMPLES = [
         request_only=True,
     ),
 ]
+
+SEED_000_EXAMPLES = [
+    OpenApiExample(
+        "Seed 000 request",
+        value={
+            "flowId": "messageFlowId",
+            "to": "+1234567890",
+            "metadata": {"customerDetails": {"name": "Sam"}},
+            "autopilot": True,
+            "dynamic": {"appointment_time": "tomorrow at 3 PM"},
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Seed 000 response",
+        value={
+            "status": "success",
+            "conversation_id": "63e63b2a-8b6d-4ea4-ae84-abc123",
+            "message_id": "56f3459b-c23d-46a4-8a2d-bcd456",
+            "message": "Your appointment is confirmed for tomorrow at 3 PM.",
+            "delivery_status": "scheduled",
+            "send_at": "2026-03-15T14:22:11Z",
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]

@@ -163,6 +163,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
         "options": {"queue": "default", "expires": 10},
     },
+    "dispatch-due-messages": {
+        "task": "conversations.dispatch_due_messages",
+        "schedule": 2.0,
+        "options": {"queue": "delivery", "expires": 2},
+    },
+    "recover-stale-sending": {
+        "task": "conversations.recover_stale_sending",
+        "schedule": 60.0,
+        "options": {"queue": "delivery", "expires": 60},
+    },
     "purge-idempotency-records": {
         "task": "conversations.purge_idempotency_records",
         "schedule": 3600.0,
@@ -171,6 +181,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TASK_ROUTES = {
     "conversations.generate_reply": {"queue": "llm"},
+    "conversations.send_message": {"queue": "delivery"},
+    "conversations.send_messages": {"queue": "delivery"},
 }
 
 # --- Providers ------------------------------------------------------------------------
@@ -181,11 +193,18 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
+# "twilio" or "console"; empty: Twilio when TWILIO_ACCOUNT_SID is set, else console.
+SMS_BACKEND = env("SMS_BACKEND", default="")
+# Sends the provider certainly did not take are retried up to this many attempts.
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Messaging <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The domain of Message-IDs and of the Reply-To routing addresses (reply+…@EMAIL_DOMAIN),
+# which must reach the inbound email webhook.
+EMAIL_DOMAIN = env("EMAIL_DOMAIN", default="localhost")
 
 # Message text of HIPAA conversations is encrypted with these (comma-separated Fernet
 # keys; the first encrypts, all decrypt). The default derives one from SECRET_KEY.

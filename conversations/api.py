@@ -8,13 +8,12 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.openapi import (
-    SEED_001_EXAMPLES,
-    SEED_002_EXAMPLES,
-)
+from config.openapi import SEED_000_EXAMPLES, SEED_001_EXAMPLES, SEED_002_EXAMPLES
 from config.pagination import NewestFirstPagination
 from conversations import selectors
+from conversations.delivery import message_approve, message_cancel
 from conversations.models import Conversation
+from conversations.outbound import message_generate
 from conversations.replies import conversation_post_message
 from conversations.serializers import (
     ConversationCreateSerializer,
@@ -23,6 +22,8 @@ from conversations.serializers import (
     ConversationSerializer,
     EventPageSerializer,
     EventQuerySerializer,
+    GenerateMessageResponseSerializer,
+    GenerateMessageSerializer,
     MessageSerializer,
     SendMessageResponseSerializer,
     SendMessageSerializer,
@@ -244,3 +245,86 @@ class EventsView(WorkspaceAPIView):
             "hasMore": has_more,
         }
         return Response(EventPageSerializer(page).data)
+
+
+class GenerateMessageView(WorkspaceAPIView):
+    """Seed 000: open (or continue) the conversation for a flow and a recipient with
+    the flow's initiation message."""
+
+    @extend_schema(
+        summary="Generate message",
+        description=(
+            "The message is the flow's `initiationMessage`, with `{{customer.name}}` and "
+            "`{{dynamic.key}}` filled in. `autopilot: true` schedules it after the flow's "
+            "delay and inside its working hours; false (the default) leaves a draft to "
+            "approve with `POST /v1/conversations/{id}/messages/{messageId}/send`."
+        ),
+        tags=["Messages"],
+        request=GenerateMessageSerializer,
+        responses={201: GenerateMessageResponseSerializer},
+        examples=SEED_000_EXAMPLES,
+    )
+    def post(self, request: Request) -> Response:
+        body = GenerateMessageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        conversation, message = message_generate(
+            workspace=self.workspace,
+            flow_id=data["flowId"],
+            to=data["to"],
+            customer_details=data.get("metadata", {}).get("customerDetails", {}),
+            dynamic=data["dynamic"],
+            autopilot=data["autopilot"],
+        )
+        result = {
+            "status": "success",
+            "conversation_id": conversation.pk,
+            "message_id": message.pk,
+            "message": message.content,
+            "delivery_status": message.status,
+            "send_at": message.send_at,
+        }
+        return Response(
+            GenerateMessageResponseSerializer(result).data, status=status.HTTP_201_CREATED
+        )
+
+
+class MessageActionView(WorkspaceAPIView):
+    action_name = ""
+
+    def post(self, request: Request, conversation_id: str, message_id: str) -> Response:
+        conversation = conversation_for_workspace(
+            workspace=self.workspace, conversation_id=conversation_id
+        )
+        message = selectors.message_or_404(conversation, message_id)
+        if self.action_name == "send":
+            message = message_approve(message=message)
+        else:
+            message = message_cancel(message=message, reason="Canceled through the API.")
+        return Response(MessageSerializer(message).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Approve and send a draft",
+        description="Scheduled by the flow's delay and working hours; 409 unless a draft.",
+        tags=TAGS,
+        request=None,
+        responses=MessageSerializer,
+    )
+)
+class MessageSendView(MessageActionView):
+    action_name = "send"
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Cancel a draft or scheduled message",
+        description="409 when the message already left.",
+        tags=TAGS,
+        request=None,
+        responses=MessageSerializer,
+    )
+)
+class MessageCancelView(MessageActionView):
+    action_name = "cancel"

@@ -69,6 +69,7 @@ class Conversation(TimestampedModel):
     reply_due_at = models.DateTimeField(null=True, blank=True)
     reply_started_at = models.DateTimeField(null=True, blank=True)
     last_reply_error = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -126,7 +127,13 @@ class Message(TimestampedModel):
         max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE
     )
     send_at = models.DateTimeField(null=True, blank=True)
-    provider_message_id = models.CharField(max_length=64, blank=True)
+    # Set by the sweep or the scheduling service when a send task is (re)enqueued, so
+    # the sweep does not enqueue the same due message again while that task is pending.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
     llm_model = models.CharField(max_length=100, blank=True)
@@ -135,7 +142,14 @@ class Message(TimestampedModel):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["conversation", "created_at"])]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"]),
+            models.Index(
+                fields=["send_at"],
+                name="message_due",
+                condition=Q(status="scheduled"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.role} message {self.pk}"

@@ -177,3 +177,36 @@ class EventQuerySerializer(serializers.Serializer):
     conversation = serializers.UUIDField(required=False)
     wait = serializers.IntegerField(required=False, min_value=0, max_value=30, default=0)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+
+
+# --- Seed 000 ---------------------------------------------------------------------------
+
+
+class CustomerDetailsSerializer(serializers.Serializer):
+    name = StrictCharField(required=False, allow_blank=True, max_length=200)
+
+    def to_internal_value(self, data: object) -> dict:
+        # Free-form key-value details; only `name` has a meaning of its own.
+        validated = super().to_internal_value(data)
+        return {**data, **validated} if isinstance(data, dict) else validated
+
+
+class GenerateMetadataSerializer(serializers.Serializer):
+    customerDetails = CustomerDetailsSerializer(required=False)
+
+
+class GenerateMessageSerializer(StrictSerializer):
+    flowId = StrictCharField()
+    to = StrictCharField(max_length=320)
+    metadata = GenerateMetadataSerializer(required=False)
+    autopilot = StrictBooleanField(required=False, default=False)
+    dynamic = StrictDictField(required=False, default=dict)
+
+
+class GenerateMessageResponseSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    conversation_id = serializers.UUIDField()
+    message_id = serializers.UUIDField()
+    message = serializers.CharField()
+    delivery_status = serializers.ChoiceField(choices=["draft", "scheduled"])
+    send_at = serializers.DateTimeField(allow_null=True)

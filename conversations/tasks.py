@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents.llm import TransientLLMError
+from conversations import delivery
 from conversations.models import Conversation
 from conversations.replies import ReplyFailed, reply_generate, reply_give_up
 from conversations.services import reply_lock_acquire
@@ -82,6 +83,33 @@ def sweep_due_replies() -> int:
     for conversation_id in ids:
         generate_reply.apply_async(args=[conversation_id])
     return len(ids)
+
+
+@shared_task(name="conversations.send_message", acks_late=True)
+def send_message(message_id: str) -> str:
+    return delivery.deliver(message_id)
+
+
+@shared_task(name="conversations.send_messages", acks_late=True)
+def send_messages(message_ids: list[str]) -> int:
+    """A batch from the sweep: one task per 50 sends keeps Celery's per-task cost low."""
+    return sum(delivery.deliver(message_id) == "sent" for message_id in message_ids)
+
+
+SWEEP_BATCH = 50
+
+
+@shared_task(name="conversations.dispatch_due_messages")
+def dispatch_due_messages() -> int:
+    ids = delivery.dispatch_due()
+    for start in range(0, len(ids), SWEEP_BATCH):
+        send_messages.apply_async(args=[ids[start : start + SWEEP_BATCH]])
+    return len(ids)
+
+
+@shared_task(name="conversations.recover_stale_sending")
+def recover_stale_sending() -> int:
+    return delivery.recover_stale_sending()
 
 
 @shared_task(name="conversations.purge_idempotency_records")

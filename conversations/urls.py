@@ -5,7 +5,10 @@ from conversations.api import (
     ConversationMessagesView,
     ConversationViewSet,
     EventsView,
+    GenerateMessageView,
+    MessageCancelView,
     MessageDetailView,
+    MessageSendView,
     SendMessageView,
 )
 
@@ -24,6 +27,21 @@ urlpatterns = [
         MessageDetailView.as_view(),
         name="conversation-message",
     ),
+    path(
+        "conversations/<str:conversation_id>/messages/<str:message_id>/send",
+        MessageSendView.as_view(),
+        name="conversation-message-send",
+    ),
+    path(
+        "conversations/<str:conversation_id>/messages/<str:message_id>/cancel",
+        MessageCancelView.as_view(),
+        name="conversation-message-cancel",
+    ),
     path("messages", SendMessageView.as_view(), name="messages"),
+    path(
+        "api/conversations/message/generate",
+        GenerateMessageView.as_view(),
+        name="generate-message",
+    ),
     path("events", EventsView.as_view(), name="events"),
 ]

@@ -43,6 +43,7 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
             },
         ),
         ("Agent and prompt", {"fields": ("agent", "prompt", "initiation_message")}),
+        ("Delivery", {"fields": ("sender",)}),
         (
             "Timing and working hours",
             {
@@ -51,6 +52,7 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
                     "working_hours_enabled",
                     ("working_hours_start", "working_hours_end"),
                     "working_hours_timezone",
+                    "working_hours_days",
                     "out_of_hours_message",
                 )
             },

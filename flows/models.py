@@ -6,6 +6,7 @@ from django.db import models
 
 from config.models import TimestampedModel
 from flows.validators import MAX_DELAY_SECONDS, validate_timezone_name
+from flows.working_hours import WorkingHours
 
 
 class Direction(models.TextChoices):
@@ -50,7 +51,20 @@ class MessageFlow(TimestampedModel):
     working_hours_timezone = models.CharField(
         max_length=64, default="UTC", validators=[validate_timezone_name]
     )
+    working_hours_days = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="ISO weekdays the window opens on (1 = Monday … 7 = Sunday); empty: every day.",
+    )
     out_of_hours_message = models.TextField(blank=True)
+    sender = models.ForeignKey(
+        "messaging_channels.Sender",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="flows",
+        help_text="Empty: the workspace's default sender for the channel.",
+    )
 
     hipaa_compliance = models.BooleanField("HIPAA compliance", default=False)
 
@@ -64,8 +78,21 @@ class MessageFlow(TimestampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def working_hours(self) -> WorkingHours:
+        return WorkingHours(
+            enabled=self.working_hours_enabled,
+            start=self.working_hours_start,
+            end=self.working_hours_end,
+            timezone=self.working_hours_timezone,
+            days=frozenset(self.working_hours_days) if self.working_hours_days else None,
+        )
+
     def clean(self) -> None:
         # The admin's form and the API's serializer both end here, so the rule that a
         # flow's agent belongs to the flow's workspace is written once.
         if self.agent_id and self.workspace_id and self.agent.workspace_id != self.workspace_id:
             raise ValidationError({"agent": "The agent belongs to another workspace."})
+        if self.sender_id and self.workspace_id and self.sender.workspace_id != self.workspace_id:
+            raise ValidationError({"sender": "The sender belongs to another workspace."})
+        if self.sender_id and self.sender.channel != self.message_channel:
+            raise ValidationError({"sender": "The sender's channel is not the flow's channel."})

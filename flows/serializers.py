@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents.models import Agent
+from channels.models import Sender
 from config.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from config.serializers import StrictSerializer
 from flows import working_hours
@@ -82,7 +83,42 @@ class WorkspaceAgentField(serializers.Field):
         return str(value.pk)
 
 
-WORKING_HOURS_KEYS = ("enabled", "start", "end", "timezone", "outOfHoursMessage")
+@extend_schema_field(OpenApiTypes.STR)
+class WorkspaceSenderField(serializers.Field):
+    """The `_id` of a sender of the request's workspace, or null for the default."""
+
+    default_error_messages = {"does_not_exist": "No sender with id '{value}' in this workspace."}
+
+    def to_internal_value(self, data: object) -> Sender:
+        sender = None
+        if isinstance(data, str):
+            try:
+                sender = Sender.objects.filter(workspace=self.context["workspace"], pk=data).first()
+            except DjangoValidationError:  # a malformed id is unknown, not a server error
+                sender = None
+        if sender is None:
+            self.fail("does_not_exist", value=data)
+        return sender
+
+    def to_representation(self, value: Sender) -> str:
+        return str(value.pk)
+
+
+class DaysField(serializers.ListField):
+    """ISO weekdays, 1 = Monday … 7 = Sunday, or names ("mon" … "sun")."""
+
+    child = serializers.JSONField()
+
+    def to_internal_value(self, data: object) -> list[int] | None:
+        settings = {"enabled": False, "start": "00:00", "end": "00:00", "timezone": "UTC"}
+        try:
+            days = working_hours.WorkingHours.from_settings({**settings, "days": data}).days
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return sorted(days) if days else None
+
+
+WORKING_HOURS_KEYS = ("enabled", "start", "end", "timezone", "outOfHoursMessage", "days")
 
 
 class WorkingHoursSerializer(StrictSerializer):
@@ -98,6 +134,13 @@ class WorkingHoursSerializer(StrictSerializer):
     outOfHoursMessage = StrictCharField(
         source="out_of_hours_message", required=False, allow_blank=True
     )
+    days = DaysField(source="working_hours_days", required=False, allow_null=True)
+
+    def to_representation(self, instance: object) -> dict:
+        data = super().to_representation(instance)
+        if data.get("days") is None:
+            data.pop("days", None)  # an extension of seed 003: answered only when set
+        return data
 
 
 class ResponseSettingsSerializer(StrictSerializer):
@@ -112,6 +155,7 @@ class ResponseSettingsSerializer(StrictSerializer):
     end = StrictCharField(write_only=True, required=False)
     timezone = StrictCharField(write_only=True, required=False)
     outOfHoursMessage = StrictCharField(write_only=True, required=False, allow_blank=True)
+    days = serializers.ListField(write_only=True, required=False, allow_null=True)
 
     def to_internal_value(self, data: object) -> dict:
         if isinstance(data, dict) and any(key in data for key in WORKING_HOURS_KEYS):
@@ -159,5 +203,19 @@ class MessageFlowSerializer(StrictSerializer):
     isActive = StrictBooleanField(source="is_active", required=False)
     autopilot = StrictBooleanField(required=False)
     messageChannel = CanonicalChoiceField(Channel, source="message_channel")
+    sender = WorkspaceSenderField(required=False, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def validate(self, data: dict) -> dict:
+        sender = data.get("sender", getattr(self.instance, "sender", None))
+        channel = data.get("message_channel", getattr(self.instance, "message_channel", None))
+        if sender is not None and channel and sender.channel != channel:
+            raise serializers.ValidationError(
+                {
+                    "sender": [
+                        f"The sender is an {sender.channel} sender; this flow sends {channel}."
+                    ]
+                }
+            )
+        return data

@@ -24,6 +24,8 @@ WRITABLE_FIELDS = (
     "working_hours_end",
     "working_hours_timezone",
     "out_of_hours_message",
+    "working_hours_days",
+    "sender",
     "hipaa_compliance",
     "email_subject_line",
     "email_signature",

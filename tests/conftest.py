@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from agents.models import Agent
 from tests.factories import AgentFactory, ApiKeyFactory, WorkspaceFactory
 from tests.fakes.anthropic import fake_anthropic  # noqa: F401 - a fixture
+from tests.fakes.twilio import fake_twilio  # noqa: F401 - a fixture
 from workspaces.models import ApiKey, Workspace
 
 

@@ -50,6 +50,15 @@ def test_an_overload_then_success_is_retried_by_the_sdk(fake_anthropic):
     assert len(fake_anthropic.requests) == 2
 
 
+def test_the_sdk_retries_an_overload_by_default_with_the_settings_retry_count(fake_anthropic):
+    fake_anthropic.enqueue(status=529)  # the fake adds Anthropic's error body and retry-after-ms
+
+    completion = complete(provider(fake_anthropic))
+
+    assert completion.text == "Fake reply to: Hello"
+    assert len(fake_anthropic.requests) == 2
+
+
 def test_an_overload_without_retries_is_transient(fake_anthropic):
     fake_anthropic.enqueue(**vars(overloaded()))
 

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -19,8 +19,25 @@ import pytest
 class Scripted:
     status: int = 200
     body: dict | None = None
-    headers: dict = field(default_factory=dict)
+    headers: dict | None = None
     delay: float = 0.0
+
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def error_body(status: int, message: str | None = None) -> dict:
+    kind = ERROR_TYPES.get(status, "api_error")
+    text = message or kind.replace("_", " ").capitalize()
+    return {"type": "error", "error": {"type": kind, "message": text}}
 
 
 def overloaded() -> Scripted:
@@ -53,18 +70,24 @@ class FakeAnthropic:
                 if delay:
                     time.sleep(delay)
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out first: expected in timeout tests, not an error
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits up to one poll interval; the 0.5 s default made every test slow.
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def start(self) -> "FakeAnthropic":
         self._thread.start()
@@ -82,7 +105,7 @@ class FakeAnthropic:
         delay: float = 0.0,
     ) -> None:
         with self._lock:
-            self._queue.append(Scripted(status, body, headers or {}, delay))
+            self._queue.append(Scripted(status, body, headers, delay))
 
     def _answer(self, path: str, headers: dict, payload: dict) -> tuple[int, dict, dict, float]:
         with self._lock:
@@ -96,8 +119,14 @@ class FakeAnthropic:
                 {},
                 0,
             )
-        body = scripted.body if scripted.body is not None else self._reply(payload, number)
-        return scripted.status, body, scripted.headers, scripted.delay
+        status, body, headers = scripted.status, scripted.body, scripted.headers
+        if body is None:
+            body = error_body(status) if status >= 400 else self._reply(payload, number)
+        if headers is None:
+            # The SDK honours retry-after-ms, so its own retries stay fast against the fake.
+            retryable = status in (408, 409, 429) or status >= 500
+            headers = {"retry-after-ms": "10"} if retryable else {}
+        return status, body, headers, scripted.delay
 
     @staticmethod
     def _reply(payload: dict, number: int) -> dict:

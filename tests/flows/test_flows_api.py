@@ -35,7 +35,8 @@ def test_seed_003_request_creates_a_flow_with_the_seeds_response_shape(api_clien
     assert response.status_code == 201, response.json()
     body = response.json()
     assert_same_shape(body, SEED_003_RESPONSE)
-    assert set(body) == set(SEED_003_RESPONSE)
+    assert set(body) == {*SEED_003_RESPONSE, "sender"}  # sender: the delivery extension
+    assert body["sender"] is None
     assert body["agent"] == str(agent.pk)
     assert body["workspaceId"] == str(agent.workspace_id)
     assert body["settings"]["responseSettings"] == SEED_003_RESPONSE["settings"]["responseSettings"]

@@ -1,0 +1,53 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework.serializers import BaseSerializer
+
+from channels.models import Sender
+from channels.serializers import SenderSerializer
+from channels.services import sender_create, sender_update
+from config.pagination import NewestFirstPagination
+from workspaces.api import WorkspaceModelViewSet
+
+TAGS = ["Senders"]
+EXAMPLES = [
+    OpenApiExample(
+        "SMS sender",
+        value={"channel": "SMS", "address": "+14155550123", "isDefault": True},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Email sender",
+        value={"channel": "Email", "address": "care@clinic.example", "isDefault": True},
+        request_only=True,
+    ),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List senders", tags=TAGS),
+    create=extend_schema(
+        summary="Create a sender",
+        description="An address belongs to one workspace at most: a taken address is 409.",
+        tags=TAGS,
+        examples=EXAMPLES,
+    ),
+    retrieve=extend_schema(summary="Retrieve a sender", tags=TAGS),
+    partial_update=extend_schema(summary="Update a sender", tags=TAGS),
+    destroy=extend_schema(summary="Delete a sender", tags=TAGS),
+)
+class SenderViewSet(WorkspaceModelViewSet):
+    """Phone numbers, Messaging Services and email addresses a workspace sends from."""
+
+    queryset = Sender.objects.all()
+    serializer_class = SenderSerializer
+    pagination_class = NewestFirstPagination
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = sender_create(
+            workspace=self.workspace, data=serializer.validated_data
+        )
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.instance = sender_update(
+            sender=serializer.instance, data=serializer.validated_data
+        )

@@ -1,0 +1,48 @@
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from channels.models import Sender
+from config.errors import Conflict
+from flows.models import Channel, MessageFlow
+from workspaces.models import Workspace
+
+
+def _save(sender: Sender) -> Sender:
+    try:
+        with transaction.atomic():
+            if sender.is_default:
+                Sender.objects.filter(
+                    workspace_id=sender.workspace_id, channel=sender.channel, is_default=True
+                ).exclude(pk=sender.pk).update(is_default=False)
+            sender.save()
+    except IntegrityError:
+        raise Conflict(
+            f"The address {sender.address} is already registered as a sender.",
+            code="sender_address_taken",
+        ) from None
+    return sender
+
+
+def sender_create(*, workspace: Workspace, data: dict) -> Sender:
+    return _save(Sender(workspace=workspace, **data))
+
+
+def sender_update(*, sender: Sender, data: dict) -> Sender:
+    for field, value in data.items():
+        setattr(sender, field, value)
+    return _save(sender)
+
+
+def sender_for_flow(flow: MessageFlow) -> tuple[str, str]:
+    """(address, messaging service SID) a flow sends from: its own sender, else the
+    workspace's default for the channel, else TWILIO_FROM_NUMBER / DEFAULT_FROM_EMAIL."""
+    sender = flow.sender
+    if sender is None:
+        sender = Sender.objects.filter(
+            workspace_id=flow.workspace_id, channel=flow.message_channel, is_default=True
+        ).first()
+    if sender is not None:
+        return sender.address, sender.messaging_service_sid
+    if flow.message_channel == Channel.SMS:
+        return settings.TWILIO_FROM_NUMBER, ""
+    return settings.DEFAULT_FROM_EMAIL, ""

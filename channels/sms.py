@@ -1,0 +1,228 @@
+"""Outbound SMS through a provider backend (Twilio, or the console in development).
+
+No ORM here: callers pass plain values. Errors are classified by what the caller may do
+next: retry, look the message up first, or give up.
+"""
+
+import functools
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+logger = logging.getLogger(__name__)
+
+# One value for connect and read: the SDK rejects a (connect, read) tuple.
+DEFAULT_TIMEOUT_SECONDS = 10.0
+OPTED_OUT_CODE = "21610"
+TOO_MANY_REQUESTS_CODE = "20429"
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    to: str
+    body: str
+    from_number: str = ""
+    messaging_service_sid: str = ""
+    status_callback: str = ""
+    validity_period: int | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    status: str
+
+
+class SmsError(Exception):
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class SmsTransientError(SmsError):
+    """The provider certainly did not take the message: safe to send again later."""
+
+
+class SmsUnknownOutcomeError(SmsError):
+    """The request may have reached the provider: look it up (find_sent) before re-sending."""
+
+
+class SmsPermanentError(SmsError):
+    """Refused for good (bad number, unsubscribed recipient, bad credentials)."""
+
+    @property
+    def opted_out(self) -> bool:
+        return self.code == OPTED_OUT_CODE
+
+
+class SmsBackend(Protocol):
+    name: str
+
+    def send(self, sms: OutboundSms) -> SendResult: ...
+
+    def find_sent(
+        self, *, to: str, from_number: str, messaging_service_sid: str, sent_after: datetime
+    ) -> str | None: ...
+
+
+class _BaseUrlHttpClient(TwilioHttpClient):
+    """Sends every request to `base_url` (a fake or a proxy) instead of *.twilio.com.
+
+    The SDK builds absolute URLs per domain (api., messaging., ...); swapping scheme and
+    host here, the one place all requests pass through, covers every domain and region."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base = urlsplit(base_url.rstrip("/"))
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        parts = urlsplit(url)
+        url = urlunsplit(
+            parts._replace(
+                scheme=self.base.scheme,
+                netloc=self.base.netloc,
+                path=self.base.path + parts.path,
+            )
+        )
+        return super().request(method, url, *args, **kwargs)
+
+
+@functools.lru_cache(maxsize=8)
+def _twilio_client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
+    # Cached so the requests session (and its keep-alive connections) is reused.
+    http_client = (
+        _BaseUrlHttpClient(base_url, timeout) if base_url else TwilioHttpClient(timeout=timeout)
+    )
+    return Client(account_sid, auth_token, http_client=http_client)
+
+
+def _from_twilio(exc: TwilioRestException | TwilioServiceException) -> SmsError:
+    code = str(exc.code) if exc.code is not None else None
+    message = getattr(exc, "msg", "") or getattr(exc, "detail", "") or str(exc.status)
+    if exc.status == 429 or code == TOO_MANY_REQUESTS_CODE:
+        return SmsTransientError(message, code=code)
+    if exc.status >= 500:
+        return SmsUnknownOutcomeError(message, code=code)
+    return SmsPermanentError(message, code=code)
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when the request cannot have left this machine: no TCP connection (refused,
+    DNS failure, connect timeout) or no TLS session, so the provider never saw it."""
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    reason = exc.args[0].reason if exc.args and isinstance(exc.args[0], MaxRetryError) else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
+def _from_transport(exc: requests.RequestException, *, idempotent: bool) -> SmsError:
+    if idempotent or _never_connected(exc):
+        return SmsTransientError(f"Twilio unreachable: {exc}")
+    # Read timeouts, resets and broken responses all happen after the request was sent.
+    return SmsUnknownOutcomeError(f"No answer from Twilio: {exc}")
+
+
+class TwilioBackend:
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        base_url: str = "",
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.client = _twilio_client(account_sid, auth_token, base_url, timeout)
+
+    def send(self, sms: OutboundSms) -> SendResult:
+        kwargs: dict[str, Any] = {"to": sms.to, "body": sms.body}
+        if sms.messaging_service_sid:
+            kwargs["messaging_service_sid"] = sms.messaging_service_sid
+        else:
+            kwargs["from_"] = sms.from_number
+        if sms.status_callback:
+            kwargs["status_callback"] = sms.status_callback
+        if sms.validity_period is not None:
+            kwargs["validity_period"] = sms.validity_period
+        try:
+            message = self.client.messages.create(**kwargs)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _from_twilio(exc) from exc
+        except requests.RequestException as exc:
+            raise _from_transport(exc, idempotent=False) from exc
+        return SendResult(provider_message_id=message.sid, status=message.status or "queued")
+
+    def find_sent(
+        self, *, to: str, from_number: str, messaging_service_sid: str, sent_after: datetime
+    ) -> str | None:
+        # The SDK formats the datetime as-is with a "Z": it must be UTC already.
+        since = sent_after.astimezone(UTC).replace(microsecond=0)  # Twilio dates: whole seconds
+        filters: dict[str, Any] = {"to": to}
+        if not messaging_service_sid:
+            filters["from_"] = from_number
+        try:
+            # No DateSent filter: a message still queued at Twilio has no date_sent and
+            # would be missed, and missing it means sending twice. Twilio lists newest
+            # first, so the recent ones are in the first page; cut by creation time below.
+            found = self.client.messages.list(**filters, limit=20)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _from_twilio(exc) from exc
+        except requests.RequestException as exc:
+            raise _from_transport(exc, idempotent=True) from exc
+        # A still-queued message has no date_sent yet; its creation time is what counts.
+        for message in found:
+            when = message.date_created or message.date_sent
+            if when is not None and when >= since:
+                return message.sid
+        return None
+
+
+class ConsoleBackend:
+    name = "console"
+
+    def send(self, sms: OutboundSms) -> SendResult:
+        sender = sms.messaging_service_sid or sms.from_number
+        logger.info("SMS to %s from %s: %s", sms.to, sender, sms.body[:160])
+        return SendResult(provider_message_id=f"console-{uuid.uuid4().hex}", status="sent")
+
+    def find_sent(
+        self, *, to: str, from_number: str, messaging_service_sid: str, sent_after: datetime
+    ) -> str | None:
+        return None
+
+
+def get_sms_backend() -> SmsBackend:
+    choice = getattr(settings, "SMS_BACKEND", "") or (
+        "twilio" if settings.TWILIO_ACCOUNT_SID else "console"
+    )
+    if choice == "console":
+        return ConsoleBackend()
+    if choice != "twilio":
+        raise ValueError(f"Unknown SMS_BACKEND {choice!r}: use 'twilio' or 'console'.")
+    return TwilioBackend(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        base_url=settings.TWILIO_API_BASE_URL,
+        timeout=float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
+    )
+
+
+def twilio_signature_valid(url: str, params: dict, signature: str) -> bool:
+    token = settings.TWILIO_AUTH_TOKEN
+    if not token:
+        return False
+    return RequestValidator(token).validate(url, params, signature)

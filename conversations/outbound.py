@@ -1,0 +1,149 @@
+"""Opening outbound conversations (seed 000): the flow's initiation message to a
+recipient, rendered, and either scheduled (autopilot) or left as a draft."""
+
+import re
+from datetime import datetime
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels.addresses import AddressError, normalize_address
+from config.errors import ApplicationError, NotFound
+from conversations.delivery import message_schedule, send_time
+from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
+from conversations.services import conversation_create, message_create
+from flows.models import Channel, Direction, MessageFlow
+from workspaces.models import Workspace
+
+# {{customer.name}}, {{dynamic.appointment_time}}: plain substitution, on purpose no
+# template engine, so a flow's text can never reach code, attributes or settings.
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z0-9_\-]+)\s*\}\}")
+FORMATS = {
+    Channel.SMS: "an E.164 phone number (e.g. +14155550123)",
+    Channel.EMAIL: "an email address (e.g. user@example.com)",
+}
+
+
+def render_placeholders(template: str, *, customer: dict, dynamic: dict) -> str:
+    scopes = {"customer": customer, "dynamic": dynamic}
+
+    def value(match: re.Match) -> str:
+        scope, key = match.group(1), match.group(2)
+        found = scopes.get(scope, {}).get(key) if scope in scopes else None
+        if found is None or found == "":
+            where = "metadata.customerDetails" if scope == "customer" else "dynamic"
+            raise ApplicationError(
+                f"The initiation message needs '{scope}.{key}': give it in {where}.",
+                code="missing_placeholder",
+                errors={f"{where}.{key}": ["This value is required by the message."]},
+            )
+        return str(found)
+
+    return PLACEHOLDER.sub(value, template)
+
+
+def _flow(workspace: Workspace, flow_id: object) -> MessageFlow:
+    try:
+        flow = (
+            MessageFlow.objects.select_related("sender")
+            .filter(workspace=workspace, pk=flow_id)
+            .first()
+        )
+    except DjangoValidationError:  # a malformed id is an unknown flow
+        flow = None
+    if flow is None:
+        raise NotFound(f"Message flow not found: {flow_id}.")
+    if not flow.is_active:
+        raise ApplicationError(
+            f"Message flow {flow_id} is not active; activate it to send.", code="flow_inactive"
+        )
+    if flow.direction == Direction.INBOUND:
+        raise ApplicationError(
+            f"Message flow {flow_id} is inbound-only; it cannot open conversations.",
+            code="flow_inbound_only",
+        )
+    return flow
+
+
+def _contact(workspace: Workspace, channel: str, address: str, name: str, details: dict) -> Contact:
+    try:
+        with transaction.atomic():
+            contact, _ = Contact.objects.select_for_update().get_or_create(
+                workspace=workspace, channel=channel, address=address
+            )
+    except IntegrityError:  # created concurrently: take theirs
+        contact = Contact.objects.select_for_update().get(
+            workspace=workspace, channel=channel, address=address
+        )
+    changed = []
+    if name and contact.name != name:
+        contact.name = name
+        changed.append("name")
+    if details:
+        contact.metadata = {
+            **contact.metadata,
+            "customerDetails": {**contact.metadata.get("customerDetails", {}), **details},
+        }
+        changed.append("metadata")
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
+    return contact
+
+
+def message_generate(
+    *,
+    workspace: Workspace,
+    flow_id: object,
+    to: str,
+    customer_details: dict,
+    dynamic: dict,
+    autopilot: bool,
+    now: datetime | None = None,
+) -> tuple[Conversation, Message]:
+    flow = _flow(workspace, flow_id)
+    try:
+        address = normalize_address(flow.message_channel, to)
+    except AddressError:
+        raise ApplicationError(
+            f"Field 'to' must be {FORMATS[flow.message_channel]} for this "
+            f"{flow.message_channel} flow.",
+            code="validation_error",
+            errors={"to": [f"Must be {FORMATS[flow.message_channel]}."]},
+        ) from None
+    name = str(customer_details.get("name") or "")
+    text = render_placeholders(
+        flow.initiation_message,
+        customer={**customer_details, "name": name} if name else customer_details,
+        dynamic=dynamic,
+    )
+    with transaction.atomic():
+        contact = _contact(workspace, flow.message_channel, address, name, customer_details)
+        if contact.opted_out_at is not None:
+            raise ApplicationError(
+                f"{address} has opted out of {flow.message_channel} messages; nothing was sent.",
+                code="contact_opted_out",
+            )
+        conversation = (
+            Conversation.objects.select_for_update()
+            .filter(flow=flow, contact=contact, closed_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        ) or conversation_create(workspace=workspace, flow=flow, contact=contact)
+        if dynamic:
+            conversation.context = {
+                **conversation.context,
+                "dynamic": {**conversation.context.get("dynamic", {}), **dynamic},
+            }
+            conversation.save(update_fields=["context", "updated_at"])
+        message = message_create(
+            conversation=conversation,
+            role=Role.AGENT,
+            text=text,
+            sender_id=str(flow.pk),
+            sender_type="flow",
+            status=DeliveryStatus.DRAFT,
+        )
+        if autopilot:
+            message_schedule(message=message, send_at=send_time(flow, now or timezone.now()))
+    return conversation, message
