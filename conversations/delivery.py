@@ -33,8 +33,9 @@ logger = logging.getLogger(__name__)
 # Countdowns stay far below the broker's visibility timeout (Redis would redeliver a
 # task that waits longer); anything later is left to the sweep.
 MAX_COUNTDOWN = 300
-# A due message enqueued this recently is left alone by the sweep.
-DISPATCH_LEASE = timedelta(seconds=60)
+# A due message enqueued this recently is left alone by the sweep; a task lost after
+# the broker took it delays its send by at most this much.
+DISPATCH_LEASE = timedelta(seconds=15)
 # A message "sending" this long was left by a dead worker.
 SENDING_TIMEOUT = timedelta(minutes=5)
 # Twilio takes 1 to 36000 seconds; its own default is 36000.
@@ -85,6 +86,8 @@ def enqueue_send(message_id: str, send_at: datetime) -> None:
     try:
         tasks.send_message.apply_async(args=[message_id], countdown=countdown)
     except Exception:
+        # No lease without a task: the next sweep (every 2 s) takes the message.
+        Message.objects.filter(pk=message_id).update(enqueued_at=None)
         logger.warning("Could not enqueue send of %s; the sweep will send it", message_id)
 
 

@@ -24,7 +24,11 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db: None, fake_anthropic) -> Iterator[subprocess.Popen]:
+def celery_worker_process(
+    transactional_db: None,
+    fake_anthropic,
+    fake_twilio,
+) -> Iterator[subprocess.Popen]:
     """`celery worker` as the Procfile runs it, pointed at the test database and the fake
     Anthropic server; queues are purged first so no earlier run's tasks leak in."""
     from config.celery import app
@@ -36,6 +40,11 @@ def celery_worker_process(transactional_db: None, fake_anthropic) -> Iterator[su
         "ANTHROPIC_API_KEY": settings.ANTHROPIC_API_KEY,
         "ANTHROPIC_BASE_URL": settings.ANTHROPIC_BASE_URL,
         "REPLY_SWEEP_GRACE": "1",
+        "TWILIO_ACCOUNT_SID": settings.TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": settings.TWILIO_AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": settings.TWILIO_FROM_NUMBER,
+        "TWILIO_API_BASE_URL": settings.TWILIO_API_BASE_URL,
+        "SMS_BACKEND": "twilio",
     }
     worker = subprocess.Popen(
         [
