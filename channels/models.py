@@ -32,3 +32,8 @@ class Sender(TimestampedModel):
 
     def __str__(self) -> str:
         return self.address
+
+
+# The webhook models live in their own module; importing them here registers them with
+# the app (Django only looks in models.py).
+from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

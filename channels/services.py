@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -15,6 +17,7 @@ def _save(sender: Sender) -> Sender:
                     workspace_id=sender.workspace_id, channel=sender.channel, is_default=True
                 ).exclude(pk=sender.pk).update(is_default=False)
             sender.save()
+        _DEFAULTS.clear()  # this process at once; other workers within the TTL
     except IntegrityError:
         raise Conflict(
             f"The address {sender.address} is already registered as a sender.",
@@ -36,13 +39,30 @@ def sender_update(*, sender: Sender, data: dict) -> Sender:
 def sender_for_flow(flow: MessageFlow) -> tuple[str, str]:
     """(address, messaging service SID) a flow sends from: its own sender, else the
     workspace's default for the channel, else TWILIO_FROM_NUMBER / DEFAULT_FROM_EMAIL."""
-    sender = flow.sender
-    if sender is None:
-        sender = Sender.objects.filter(
-            workspace_id=flow.workspace_id, channel=flow.message_channel, is_default=True
-        ).first()
+    sender = (
+        flow.sender if flow.sender_id else _default_sender(flow.workspace_id, flow.message_channel)
+    )
     if sender is not None:
         return sender.address, sender.messaging_service_sid
     if flow.message_channel == Channel.SMS:
         return settings.TWILIO_FROM_NUMBER, ""
     return settings.DEFAULT_FROM_EMAIL, ""
+
+
+_DEFAULTS: dict[tuple, tuple[float, Sender | None]] = {}
+DEFAULT_SENDER_TTL = 5.0  # seconds a worker reuses the lookup; a change applies after it
+
+
+def _default_sender(workspace_id: object, channel: str) -> Sender | None:
+    """The workspace's default sender for a channel, cached briefly per process: a
+    campaign sends thousands of messages through the same one."""
+    key = (workspace_id, channel)
+    now = time.monotonic()
+    cached = _DEFAULTS.get(key)
+    if cached and now - cached[0] < DEFAULT_SENDER_TTL:
+        return cached[1]
+    sender = Sender.objects.filter(
+        workspace_id=workspace_id, channel=channel, is_default=True
+    ).first()
+    _DEFAULTS[key] = (now, sender)
+    return sender

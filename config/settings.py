@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
+    "anymail",
     "workspaces",
     "agents",
     "flows",
@@ -103,7 +104,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
 
@@ -178,11 +179,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": "default", "expires": 600},
     },
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.sweep",
+        "schedule": 30.0,
+        "options": {"queue": "webhooks", "expires": 30},
+    },
 }
 CELERY_TASK_ROUTES = {
     "conversations.generate_reply": {"queue": "llm"},
     "conversations.send_message": {"queue": "delivery"},
     "conversations.send_messages": {"queue": "delivery"},
+    "webhooks.fan_out": {"queue": "webhooks"},
+    "webhooks.deliver": {"queue": "webhooks"},
+    "webhooks.sweep": {"queue": "webhooks"},
 }
 
 # --- Providers ------------------------------------------------------------------------
@@ -195,8 +204,26 @@ TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 # "twilio" or "console"; empty: Twilio when TWILIO_ACCOUNT_SID is set, else console.
 SMS_BACKEND = env("SMS_BACKEND", default="")
+# Who answers STOP/START: "service" (this service sends the confirmation) or "twilio"
+# (Twilio's Advanced Opt-Out does, so the service stays silent).
+SMS_OPT_OUT_CONFIRMATIONS = env("SMS_OPT_OUT_CONFIRMATIONS", default="service")
+SMS_OPT_OUT_MESSAGE = env(
+    "SMS_OPT_OUT_MESSAGE",
+    default="You are unsubscribed and will receive no more messages. Reply START to resubscribe.",
+)
+SMS_OPT_IN_MESSAGE = env(
+    "SMS_OPT_IN_MESSAGE", default="You are subscribed again. Reply STOP to unsubscribe."
+)
+SMS_HELP_MESSAGE = env(
+    "SMS_HELP_MESSAGE", default="Reply STOP to unsubscribe. Msg & data rates may apply."
+)
 # Sends the provider certainly did not take are retried up to this many attempts.
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+# Threads a worker process sends a sweep batch with (overlapping provider latency).
+DELIVERY_THREADS = env.int("DELIVERY_THREADS", default=8)
+# Outbound webhooks may target loopback and private addresses (and plain http): on for
+# the embedded (DEBUG) setup and the tests, off in production (SSRF protection).
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -205,6 +232,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The domain of Message-IDs and of the Reply-To routing addresses (reply+…@EMAIL_DOMAIN),
 # which must reach the inbound email webhook.
 EMAIL_DOMAIN = env("EMAIL_DOMAIN", default="localhost")
+# Inbound email webhooks (anymail): the "user:password" the provider sends as HTTP basic
+# auth. Empty: anymail accepts anyone, so outside DEBUG the mail is ignored; set it.
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 
 # Message text of HIPAA conversations is encrypted with these (comma-separated Fernet
 # keys; the first encrypts, all decrypt). The default derives one from SECRET_KEY.
@@ -293,4 +323,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The Twilio SDK logs each request's parameters (message bodies included) at INFO,
+    # and message text must never reach the logs (HIPAA conversations).
+    "loggers": {
+        "twilio.http_client": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
 }

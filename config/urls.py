@@ -5,7 +5,8 @@ from rest_framework.routers import SimpleRouter
 
 from agents.api import AgentViewSet
 from channels.api import SenderViewSet
-from channels.webhooks import email_unsubscribe, twilio_status
+from channels.inbound_email import postmark_inbound
+from channels.webhooks import TwilioSmsView, TwilioStatusView, email_unsubscribe
 from config.health import healthz, readyz
 from flows.api import MessageFlowViewSet
 
@@ -17,7 +18,10 @@ router.register("api/senders", SenderViewSet, basename="sender")
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/", include("conversations.urls")),
-    path("v1/webhooks/twilio/status", twilio_status, name="twilio-status"),
+    path("v1/webhooks/twilio/status", TwilioStatusView.as_view(), name="twilio-status"),
+    path("v1/webhooks/twilio/sms", TwilioSmsView.as_view(), name="twilio-sms"),
+    path("v1/webhooks/email/inbound/postmark", postmark_inbound, name="email-inbound-postmark"),
+    path("v1/", include("channels.webhook_urls")),
     path("unsubscribe/<str:token>", email_unsubscribe, name="email-unsubscribe"),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

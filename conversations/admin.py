@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from conversations.models import Contact, Conversation, Event, Message
+from conversations.services import conversation_pause, conversation_resume
 from workspaces.admin import WorkspaceScopedAdmin
 
 
@@ -48,6 +50,19 @@ class ConversationAdmin(WorkspaceScopedAdmin):
     )
     raw_id_fields = ("flow", "agent", "contact")
     inlines = [MessageInline]
+    actions = ("pause_ai", "resume_ai")
+
+    @admin.action(description="Pause the AI (human takeover)")
+    def pause_ai(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for conversation in queryset:
+            conversation_pause(conversation=conversation, by=f"admin:{request.user.pk}")
+        self.message_user(request, f"Paused the AI in {queryset.count()} conversation(s).")
+
+    @admin.action(description="Resume the AI")
+    def resume_ai(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for conversation in queryset:
+            conversation_resume(conversation=conversation)
+        self.message_user(request, f"Resumed the AI in {queryset.count()} conversation(s).")
 
 
 @admin.register(Message)

@@ -4,6 +4,7 @@ call a service, render."""
 from django.db.models import Count, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +33,8 @@ from conversations.services import (
     conversation_create,
     conversation_delete,
     conversation_for_workspace,
+    conversation_pause,
+    conversation_resume,
     message_send,
 )
 from workspaces.api import WorkspaceAPIView, WorkspaceViewSetMixin
@@ -93,6 +96,26 @@ class ConversationViewSet(
 
     def perform_destroy(self, instance: Conversation) -> None:
         conversation_delete(conversation=instance)
+
+    @extend_schema(
+        summary="Pause the AI (human takeover)",
+        description="The agent stays silent until resumed or the flow's takeover timeout.",
+        tags=TAGS,
+        request=None,
+        responses=ConversationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        conversation = conversation_pause(conversation=self.get_object(), by="api")
+        return Response(ConversationSerializer(selectors.conversation_detail(conversation.pk)).data)
+
+    @extend_schema(
+        summary="Resume the AI", tags=TAGS, request=None, responses=ConversationSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        conversation = conversation_resume(conversation=self.get_object())
+        return Response(ConversationSerializer(selectors.conversation_detail(conversation.pk)).data)
 
 
 class OldestFirstPagination(CursorPagination):

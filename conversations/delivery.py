@@ -105,6 +105,22 @@ def message_schedule(*, message: Message, send_at: datetime) -> Message:
     return message
 
 
+def message_route_outbound(*, message: Message, approved: bool) -> Message:
+    """An agent's or operator's message in a conversation with a customer on a channel:
+    scheduled inside the flow's hours when approved (autopilot, or a person wrote it),
+    otherwise kept as a draft for an operator. Messages of API-only conversations
+    (no flow or no contact) are not for delivery."""
+    conversation = message.conversation
+    if conversation.flow_id is None or conversation.contact_id is None:
+        return message
+    Message.objects.filter(pk=message.pk).update(status=DeliveryStatus.DRAFT)
+    message.status = DeliveryStatus.DRAFT
+    if not approved:
+        return message
+    hours = conversation.flow.working_hours()
+    return message_schedule(message=message, send_at=next_opening(timezone.now(), hours))
+
+
 def message_approve(*, message: Message) -> Message:
     """A draft approved by an operator: scheduled by its flow's delay and hours."""
     with transaction.atomic():
@@ -205,12 +221,13 @@ def deliver(message_id: uuid.UUID | str) -> str:
     conversation = message.conversation
     flow, contact = conversation.flow, conversation.contact
 
-    refusal = _refusal(flow, contact)
+    automatic = (message.metadata or {}).get("automatic")
+    refusal = _refusal(flow, contact, compliance=automatic == "compliance")
     if refusal:
         _finish(message, DeliveryStatus.CANCELED, "message.canceled", error_message=refusal)
         return "canceled"
     hours = flow.working_hours()
-    if not is_open(now, hours):
+    if not automatic and not is_open(now, hours):
         # The hours changed since it was scheduled: wait for the next opening again.
         Message.objects.filter(pk=message.pk).update(status=DeliveryStatus.DRAFT)
         message.status = DeliveryStatus.DRAFT
@@ -243,12 +260,13 @@ def deliver(message_id: uuid.UUID | str) -> str:
     return "sent"
 
 
-def _refusal(flow: MessageFlow | None, contact: Contact | None) -> str:
+def _refusal(flow: MessageFlow | None, contact: Contact | None, *, compliance: bool) -> str:
     if flow is None or contact is None:
         return "The conversation has no flow and recipient to send through."
     if not flow.is_active:
         return "The flow was deactivated before the message left."
-    if contact.opted_out_at is not None:
+    if contact.opted_out_at is not None and not compliance:
+        # The confirmation of an opt-out is the one message still sent after it.
         return "The contact opted out before the message left."
     return ""
 
@@ -314,11 +332,14 @@ def _error_text(exc: Exception) -> str:
 
 
 def _finish(message: Message, status: str, event: str, **fields: object) -> None:
+    now = timezone.now()
     with transaction.atomic():
         Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
-            status=status, updated_at=timezone.now(), **fields
+            status=status, updated_at=now, **fields
         )
-        message.refresh_from_db()
+        # The row now holds exactly these values; no need to read it back.
+        for name, value in {"status": status, "updated_at": now, **fields}.items():
+            setattr(message, name, value)
         _event(message, message.conversation, event)
 
 

@@ -7,11 +7,28 @@ become visible in sequence order and a reader polling `after=N` never skips one.
 
 import uuid
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from conversations.models import Event
 from workspaces.models import Workspace
+
+
+def _db_uuid(value: object) -> object:
+    value = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return value.hex if connection.vendor == "sqlite" else value  # SQLite keeps char(32)
+
+
+def _next_sequence(workspace_id: uuid.UUID) -> int:
+    """Increments and reads the counter in one statement (PostgreSQL and SQLite both
+    have RETURNING); the row stays locked until the transaction ends."""
+    table = connection.ops.quote_name(Workspace._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET event_sequence = event_sequence + 1 "  # noqa: S608 - names only
+            "WHERE id = %s RETURNING event_sequence",
+            [_db_uuid(workspace_id)],
+        )
+        return cursor.fetchone()[0]
 
 
 def event_record(
@@ -22,15 +39,21 @@ def event_record(
     conversation_id: uuid.UUID | None = None,
 ) -> Event:
     """Call inside the transaction that makes the change the event reports."""
-    with transaction.atomic():
-        Workspace.objects.filter(pk=workspace_id).update(event_sequence=F("event_sequence") + 1)
-        sequence = (
-            Workspace.objects.filter(pk=workspace_id).values_list("event_sequence", flat=True).get()
-        )
-        return Event.objects.create(
+    # No savepoint: on any error the caller's transaction rolls back as a whole anyway.
+    with transaction.atomic(savepoint=False):
+        sequence = _next_sequence(workspace_id)
+        event = Event.objects.create(
             workspace_id=workspace_id,
             sequence=sequence,
             type=type,
             conversation_id=conversation_id,
             data=data,
         )
+        # Outbound webhooks, once the event is visible to the worker; imported here
+        # because channels.webhooks_out imports this module.
+        from channels.webhooks_out import webhooks_event_committed
+
+        transaction.on_commit(
+            lambda: webhooks_event_committed(event_id=event.pk, workspace_id=workspace_id)
+        )
+        return event

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -66,6 +68,10 @@ class Conversation(TimestampedModel):
         default=False, help_text="Message text is encrypted at rest (from the flow)."
     )
     ai_paused = models.BooleanField(default=False)
+    ai_paused_until = models.DateTimeField(
+        null=True, blank=True, help_text="Empty while paused: until resumed by hand."
+    )
+    out_of_hours_sent_at = models.DateTimeField(null=True, blank=True)
     reply_due_at = models.DateTimeField(null=True, blank=True)
     reply_started_at = models.DateTimeField(null=True, blank=True)
     last_reply_error = models.TextField(blank=True)
@@ -84,6 +90,10 @@ class Conversation(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Conversation {self.pk}"
+
+    def ai_paused_now(self, now: datetime) -> bool:
+        """Paused by a person's takeover, unless the flow's takeover timeout ran out."""
+        return self.ai_paused and (self.ai_paused_until is None or self.ai_paused_until > now)
 
 
 class Role(models.TextChoices):

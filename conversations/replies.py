@@ -13,6 +13,7 @@ from agents.prompts import Prompt, PromptContext, Turn, build_prompt, control_bl
 from config.db import release_connection
 from config.errors import ApplicationError
 from conversations import payloads
+from conversations.delivery import message_route_outbound
 from conversations.events import event_record
 from conversations.models import Conversation, Message, Role
 from conversations.services import (
@@ -115,6 +116,8 @@ def reply_generate(
                 input_tokens=completion.input_tokens,
                 output_tokens=completion.output_tokens,
             )
+            if conversation.flow is not None:
+                message_route_outbound(message=reply, approved=conversation.flow.autopilot)
             event_record(
                 workspace_id=conversation.workspace_id,
                 type="reply.generated",

@@ -183,6 +183,44 @@ def conversation_for_workspace(*, workspace: Workspace, conversation_id: object)
         raise NotFound(f"Conversation not found: {conversation_id}.") from None
 
 
+@transaction.atomic
+def conversation_pause(*, conversation: Conversation, by: str = "") -> Conversation:
+    """A person takes over: the AI stays silent until resumed, or until the flow's
+    human_takeover_minutes run out."""
+    minutes = conversation.flow.human_takeover_minutes if conversation.flow else None
+    until = timezone.now() + timedelta(minutes=minutes) if minutes else None
+    Conversation.objects.filter(pk=conversation.pk).update(
+        ai_paused=True, ai_paused_until=until, reply_due_at=None, updated_at=timezone.now()
+    )
+    conversation.refresh_from_db()
+    event_record(
+        workspace_id=conversation.workspace_id,
+        type="conversation.paused",
+        conversation_id=conversation.pk,
+        data={
+            "conversation_id": str(conversation.pk),
+            "by": by,
+            "until": payloads.iso(until),
+        },
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_resume(*, conversation: Conversation) -> Conversation:
+    Conversation.objects.filter(pk=conversation.pk).update(
+        ai_paused=False, ai_paused_until=None, updated_at=timezone.now()
+    )
+    conversation.refresh_from_db()
+    event_record(
+        workspace_id=conversation.workspace_id,
+        type="conversation.resumed",
+        conversation_id=conversation.pk,
+        data={"conversation_id": str(conversation.pk)},
+    )
+    return conversation
+
+
 def reply_in_progress_error() -> Conflict:
     return Conflict(
         "A reply is being generated in this conversation; retry when it is done.",
@@ -258,14 +296,24 @@ def message_send(
                 metadata=metadata,
                 reply_to=reply_to,
             )
+            agent = conversation_agent(conversation)
             enqueue = (
                 auto_reply
                 and role == Role.USER
-                and not conversation.ai_paused
-                and conversation_agent(conversation) is not None
+                and not conversation.ai_paused_now(timezone.now())
+                and agent is not None
             )
             if enqueue:
                 reply_request(conversation=conversation)
+            if role == Role.AGENT:
+                # An agent message with a sender other than the agent is a person taking
+                # over: the AI steps back, and the person's message goes to the customer.
+                human = agent is None or sender_id != str(agent.pk)
+                if human and not conversation.ai_paused:
+                    conversation_pause(conversation=conversation, by=sender_id)
+                from conversations.delivery import message_route_outbound
+
+                message_route_outbound(message=message, approved=True)
     except DatabaseError as exc:
         raise ApplicationError(
             "Failed to enqueue message. Please retry.", code="store_failed", status_code=500

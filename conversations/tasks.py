@@ -2,10 +2,12 @@
 
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -76,8 +78,8 @@ def sweep_due_replies() -> int:
     stale = now - timedelta(seconds=settings.REPLY_LOCK_TIMEOUT)
     due = Conversation.objects.filter(
         Q(reply_started_at__isnull=True) | Q(reply_started_at__lte=stale),
+        Q(ai_paused=False) | Q(ai_paused_until__lte=now),
         reply_due_at__lte=grace,
-        ai_paused=False,
     ).values_list("pk", flat=True)[:500]
     ids = [str(pk) for pk in due]
     for conversation_id in ids:
@@ -92,8 +94,19 @@ def send_message(message_id: str) -> str:
 
 @shared_task(name="conversations.send_messages", acks_late=True)
 def send_messages(message_ids: list[str]) -> int:
-    """A batch from the sweep: one task per 50 sends keeps Celery's per-task cost low."""
-    return sum(delivery.deliver(message_id) == "sent" for message_id in message_ids)
+    """A batch from the sweep: one task per 50 sends keeps Celery's per-task cost low,
+    and a few threads overlap the provider's network time (each send is independent
+    and claimed on its own, so the batch is as safe to run twice as a single send)."""
+    with ThreadPoolExecutor(max_workers=settings.DELIVERY_THREADS) as pool:
+        outcomes = list(pool.map(_deliver_in_thread, message_ids))
+    return sum(outcome == "sent" for outcome in outcomes)
+
+
+def _deliver_in_thread(message_id: str) -> str:
+    try:
+        return delivery.deliver(message_id)
+    finally:
+        connection.close()  # back to the pool; the thread's connection is not reused
 
 
 SWEEP_BATCH = 50

@@ -43,7 +43,7 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
             },
         ),
         ("Agent and prompt", {"fields": ("agent", "prompt", "initiation_message")}),
-        ("Delivery", {"fields": ("sender",)}),
+        ("Delivery", {"fields": ("sender", "human_takeover_minutes")}),
         (
             "Timing and working hours",
             {

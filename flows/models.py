@@ -67,6 +67,11 @@ class MessageFlow(TimestampedModel):
     )
 
     hipaa_compliance = models.BooleanField("HIPAA compliance", default=False)
+    human_takeover_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="After a person answers, the AI stays paused this long; empty: until resumed.",
+    )
 
     email_subject_line = models.CharField(max_length=255, blank=True)
     email_signature = models.TextField(blank=True)

@@ -61,46 +61,30 @@ class StrictChoiceField(serializers.ChoiceField):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class WorkspaceAgentField(serializers.Field):
-    """The `_id` of an agent of the request's workspace; another workspace's agent is
-    treated exactly like one that does not exist."""
+class WorkspaceRelatedField(serializers.Field):
+    """The `_id` of a row of the request's workspace. Another workspace's row is treated
+    exactly like one that does not exist, so existence never leaks."""
 
-    default_error_messages = {"does_not_exist": "No agent with id '{value}' in this workspace."}
+    default_error_messages = {"does_not_exist": "No {noun} with id '{value}' in this workspace."}
 
-    def to_internal_value(self, data: object) -> Agent:
-        workspace = self.context["workspace"]
-        agent = None
+    def __init__(self, model: type, noun: str, **kwargs: object) -> None:
+        self.model, self.noun = model, noun
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: object) -> object:
+        found = None
         if isinstance(data, str):
             try:
-                agent = Agent.objects.filter(workspace=workspace, pk=data).first()
+                found = self.model.objects.filter(
+                    workspace=self.context["workspace"], pk=data
+                ).first()
             except DjangoValidationError:  # a malformed id is unknown, not a server error
-                agent = None
-        if agent is None:
-            self.fail("does_not_exist", value=data)
-        return agent
+                found = None
+        if found is None:
+            self.fail("does_not_exist", noun=self.noun, value=data)
+        return found
 
-    def to_representation(self, value: Agent) -> str:
-        return str(value.pk)
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class WorkspaceSenderField(serializers.Field):
-    """The `_id` of a sender of the request's workspace, or null for the default."""
-
-    default_error_messages = {"does_not_exist": "No sender with id '{value}' in this workspace."}
-
-    def to_internal_value(self, data: object) -> Sender:
-        sender = None
-        if isinstance(data, str):
-            try:
-                sender = Sender.objects.filter(workspace=self.context["workspace"], pk=data).first()
-            except DjangoValidationError:  # a malformed id is unknown, not a server error
-                sender = None
-        if sender is None:
-            self.fail("does_not_exist", value=data)
-        return sender
-
-    def to_representation(self, value: Sender) -> str:
+    def to_representation(self, value: object) -> str:
         return str(value.pk)
 
 
@@ -196,14 +180,14 @@ class MessageFlowSerializer(StrictSerializer):
     name = StrictCharField(max_length=200)
     direction = StrictChoiceField(choices=Direction.choices)
     description = StrictCharField(required=False, allow_blank=True)
-    agent = WorkspaceAgentField()
+    agent = WorkspaceRelatedField(Agent, "agent")
     settings = FlowSettingsSerializer(source="*", required=False)
     prompt = StrictCharField()
     initiationMessage = StrictCharField(source="initiation_message")
     isActive = StrictBooleanField(source="is_active", required=False)
     autopilot = StrictBooleanField(required=False)
     messageChannel = CanonicalChoiceField(Channel, source="message_channel")
-    sender = WorkspaceSenderField(required=False, allow_null=True)
+    sender = WorkspaceRelatedField(Sender, "sender", required=False, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 

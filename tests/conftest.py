@@ -8,6 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from agents.models import Agent
+from channels.services import _DEFAULTS as sender_defaults
 from tests.factories import AgentFactory, ApiKeyFactory, WorkspaceFactory
 from tests.fakes.anthropic import fake_anthropic  # noqa: F401 - a fixture
 from tests.fakes.twilio import fake_twilio  # noqa: F401 - a fixture
@@ -25,6 +26,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _clear_cache() -> None:
     # Rate-limit counters live in the cache (Redis in CI), shared across tests.
     cache.clear()
+    sender_defaults.clear()
 
 
 @dataclass

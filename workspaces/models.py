@@ -17,6 +17,9 @@ class Workspace(TimestampedModel):
         related_name="workspaces",
         help_text="Staff users who may see and edit this workspace in the admin.",
     )
+    help_text = models.TextField(
+        blank=True, help_text="Answer to HELP by SMS; empty: the SMS_HELP_MESSAGE setting."
+    )
     # The last event sequence number handed out; see conversations.events.
     event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
     default_flow = models.ForeignKey(

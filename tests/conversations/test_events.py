@@ -56,6 +56,7 @@ def test_bad_wait_is_400(api_client):
     assert response.json()["message"].startswith("Field 'wait' is invalid")
 
 
+@pytest.mark.postgres  # SQLite's shared in-memory test database locks across threads
 @pytest.mark.django_db(transaction=True)
 def test_long_poll_returns_as_soon_as_an_event_arrives(owner):
     conversation = ConversationFactory(workspace=owner.workspace)

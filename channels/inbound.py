@@ -1,0 +1,235 @@
+"""Customers answering: an inbound SMS or email becomes a user message in its
+conversation, and the agent's answer is owed after the flow's quiet window, inside its
+working hours. Opt-out keywords are honoured before anything else."""
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from channels.models import Sender
+from conversations.delivery import message_schedule, messages_cancel_pending
+from conversations.events import event_record
+from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
+from conversations.services import conversation_create, message_create, reply_request
+from flows.models import Channel, Direction, MessageFlow
+from flows.working_hours import is_open, next_opening
+
+logger = logging.getLogger(__name__)
+
+# The carriers' keywords (CTIA): the whole message, case and punctuation aside.
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+# A person who answered in the conversation this recently is talking to the customer:
+# no automatic out-of-hours message on top of theirs.
+HUMAN_RECENT = timedelta(minutes=10)
+
+
+def keyword(text: str) -> str:
+    """'  Stop. ' -> 'STOP'; anything longer than one word is no keyword."""
+    word = re.sub(r"[^\w]", "", text.strip()).upper()
+    return word if word and " " not in text.strip() else ""
+
+
+@dataclass(frozen=True)
+class Route:
+    workspace_id: object
+    sender: Sender
+    flow: MessageFlow | None
+
+
+def route_sms(to: str) -> Route | None:
+    """The workspace's sender owning the number, and the flow answering on it."""
+    sender = Sender.objects.filter(channel=Channel.SMS, address=to).first()
+    if sender is None:
+        return None
+    return Route(workspace_id=sender.workspace_id, sender=sender, flow=inbound_flow(sender))
+
+
+def inbound_flow(sender: Sender) -> MessageFlow | None:
+    """The active inbound or bidirectional flow of the sender's channel bound to it (else
+    one using the workspace default, if this is the default). SMS and email alike."""
+    flows = MessageFlow.objects.filter(
+        workspace_id=sender.workspace_id,
+        is_active=True,
+        message_channel=sender.channel,
+        direction__in=[Direction.INBOUND, Direction.BIDIRECTIONAL],
+    ).select_related("agent")
+    bound = Q(sender=sender) | (Q(sender__isnull=True) if sender.is_default else Q(pk__in=[]))
+    return flows.filter(bound).order_by("sender_id", "-created_at").first()
+
+
+def _contact(workspace_id: object, channel: str, address: str) -> Contact:
+    try:
+        with transaction.atomic():
+            return Contact.objects.get_or_create(
+                workspace_id=workspace_id, channel=channel, address=address
+            )[0]
+    except IntegrityError:
+        return Contact.objects.get(workspace_id=workspace_id, channel=channel, address=address)
+
+
+def _conversation(workspace_id: object, flow: MessageFlow | None, contact: Contact) -> Conversation:
+    open_ = Conversation.objects.filter(contact=contact, closed_at__isnull=True)
+    if flow is not None:
+        open_ = open_.filter(flow=flow)
+    found = open_.order_by("-updated_at").first()
+    if found is not None:
+        return found
+    from workspaces.models import Workspace
+
+    return conversation_create(
+        workspace=Workspace.objects.get(pk=workspace_id), flow=flow, contact=contact
+    )
+
+
+def inbound_receive(
+    *,
+    workspace_id: object,
+    flow: MessageFlow | None,
+    channel: str,
+    from_address: str,
+    text: str,
+    provider_message_id: str,
+    conversation: Conversation | None = None,
+    now: datetime | None = None,
+) -> Message | None:
+    """Stores the customer's message and decides what follows. Returns None when the
+    provider's id was seen before (a repeated webhook stores nothing new)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if (
+            provider_message_id
+            and Message.objects.filter(
+                workspace_id=workspace_id, provider_message_id=provider_message_id
+            ).exists()
+        ):
+            return None
+        contact = _contact(workspace_id, channel, from_address)
+        conversation = conversation or _conversation(workspace_id, flow, contact)
+        message = message_create(
+            conversation=conversation,
+            role=Role.USER,
+            text=text,
+            sender_id=contact.address,
+            sender_type="contact",
+            status=DeliveryStatus.RECEIVED,
+        )
+        Message.objects.filter(pk=message.pk).update(provider_message_id=provider_message_id)
+        event_record(
+            workspace_id=workspace_id,
+            type="message.received",
+            conversation_id=conversation.pk,
+            data={
+                "conversation_id": str(conversation.pk),
+                "message_id": str(message.pk),
+                "channel": channel,
+                **({} if conversation.hipaa else {"text": text}),
+            },
+        )
+        word = keyword(text) if channel == Channel.SMS else ""
+        if word in STOP_WORDS:
+            contact_opt_out(contact=contact, reason=f"keyword {word}")
+            _confirm(conversation, settings.SMS_OPT_OUT_MESSAGE)
+        elif word in START_WORDS and contact.opted_out_at is not None:
+            contact_opt_in(contact=contact, reason=f"keyword {word}")
+            _confirm(conversation, settings.SMS_OPT_IN_MESSAGE)
+        elif word in HELP_WORDS:
+            help_text = conversation.workspace.help_text or settings.SMS_HELP_MESSAGE
+            _confirm(conversation, help_text, always=True)
+        elif contact.opted_out_at is None:
+            _answer_later(conversation, now)
+    return message
+
+
+def _confirm(conversation: Conversation, text: str, *, always: bool = False) -> None:
+    """Opt-out and help answers: sent by the service unless Twilio's Advanced Opt-Out
+    sends them (SMS_OPT_OUT_CONFIRMATIONS=twilio); HELP is ours either way."""
+    if not text or (settings.SMS_OPT_OUT_CONFIRMATIONS != "service" and not always):
+        return
+    _send_now(conversation, text, kind="compliance")
+
+
+def _send_now(conversation: Conversation, text: str, *, kind: str) -> Message:
+    message = message_create(
+        conversation=conversation,
+        role=Role.AGENT,
+        text=text,
+        sender_type="system",
+        metadata={"automatic": kind},
+        status=DeliveryStatus.DRAFT,
+    )
+    return message_schedule(message=message, send_at=timezone.now())
+
+
+def _answer_later(conversation: Conversation, now: datetime) -> None:
+    flow = conversation.flow
+    if flow is None or conversation.ai_paused_now(now) or flow.agent_id is None:
+        return
+    hours = flow.working_hours()
+    quiet_until = now + timedelta(seconds=flow.reply_delay_seconds)
+    if is_open(now, hours):
+        # The quiet window: every message inside it moves it, and one reply answers all.
+        reply_request(conversation=conversation, due_at=next_opening(quiet_until, hours))
+        return
+    opening = next_opening(now, hours)
+    reply_request(
+        conversation=conversation, due_at=opening + timedelta(seconds=flow.reply_delay_seconds)
+    )
+    _out_of_hours(conversation, flow, now, opening)
+
+
+def _out_of_hours(
+    conversation: Conversation, flow: MessageFlow, now: datetime, opening: datetime
+) -> None:
+    """Once per closed period (same next opening), and not over a person's answer."""
+    if not flow.out_of_hours_message:
+        return
+    sent = conversation.out_of_hours_sent_at
+    if sent is not None and next_opening(sent, flow.working_hours()) == opening:
+        return
+    human = (
+        conversation.messages.filter(role=Role.AGENT, created_at__gte=now - HUMAN_RECENT)
+        .exclude(sender_type__in=["system", "flow"])
+        .exclude(sender_id=str(flow.agent_id))
+    )
+    if human.exists():
+        return
+    Conversation.objects.filter(pk=conversation.pk).update(out_of_hours_sent_at=now)
+    _send_now(conversation, flow.out_of_hours_message, kind="out_of_hours")
+
+
+def contact_opt_out(*, contact: Contact, reason: str) -> bool:
+    updated = Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
+        opted_out_at=timezone.now()
+    )
+    contact.refresh_from_db()
+    if updated:
+        event_record(
+            workspace_id=contact.workspace_id,
+            type="contact.opted_out",
+            data={"contact_id": str(contact.pk), "channel": contact.channel, "reason": reason},
+        )
+        messages_cancel_pending(contact=contact, reason=f"Contact opted out ({reason}).")
+        Conversation.objects.filter(contact=contact).update(reply_due_at=None)
+    return bool(updated)
+
+
+def contact_opt_in(*, contact: Contact, reason: str) -> bool:
+    updated = Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=False).update(
+        opted_out_at=None
+    )
+    contact.refresh_from_db()
+    if updated:
+        event_record(
+            workspace_id=contact.workspace_id,
+            type="contact.opted_in",
+            data={"contact_id": str(contact.pk), "channel": contact.channel, "reason": reason},
+        )
+    return bool(updated)

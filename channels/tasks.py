@@ -1,0 +1,22 @@
+"""Celery tasks of outbound webhooks: thin, take ids, safe to run twice (the service
+claims a delivery with a conditional UPDATE). All run on the `webhooks` queue, so a slow
+or dead endpoint holds back neither message sending nor replies."""
+
+from celery import shared_task
+
+from channels import webhooks_out
+
+
+@shared_task(name="webhooks.fan_out")
+def webhooks_fan_out_task(event_id: int) -> int:
+    return len(webhooks_out.webhooks_fan_out(event_id=event_id))
+
+
+@shared_task(name="webhooks.deliver")
+def webhook_deliver_task(delivery_id: str) -> str | None:
+    return webhooks_out.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="webhooks.sweep")
+def webhooks_sweep_task() -> int:
+    return webhooks_out.webhooks_sweep()

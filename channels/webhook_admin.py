@@ -1,0 +1,70 @@
+"""Operators see every endpoint, delivery and attempt of their workspaces, and can
+retry deliveries by hand. Deliveries and attempts are a log: read-only."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from channels import webhooks_out
+from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from config.errors import ApplicationError
+from workspaces.admin import WorkspaceScopedAdmin
+
+
+class ReadOnlyAdmin(WorkspaceScopedAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(WorkspaceScopedAdmin):
+    list_display = ("url", "workspace", "enabled", "disabled_reason", "last_success_at")
+    list_filter = ("enabled", "disabled_reason")
+    search_fields = ("url", "description", "workspace__name")
+    # The secrets are the consumer's: shown once through the API, never here.
+    exclude = ("secret", "previous_secret", "previous_secret_expires_at")
+    readonly_fields = ("disabled_reason", "last_success_at", "failing_since", "created_at")
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ("started_at", "status_code", "latency_ms", "error", "response_body")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    workspace_field = "endpoint__workspace"
+    list_display = ("id", "endpoint", "event", "status", "attempts", "next_attempt_at")
+    list_filter = ("status",)
+    search_fields = ("id", "endpoint__url")
+    list_select_related = ("endpoint", "event")
+    inlines = (WebhookAttemptInline,)
+    actions = ("retry",)
+
+    @admin.action(description="Retry selected deliveries")
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        retried = 0
+        for delivery in queryset.select_related("endpoint"):
+            try:
+                webhooks_out.webhook_delivery_retry(delivery=delivery)
+                retried += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{delivery.pk}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Retrying {retried} delivery(ies).")
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(ReadOnlyAdmin):
+    workspace_field = "delivery__endpoint__workspace"
+    list_display = ("started_at", "delivery", "status_code", "latency_ms", "error")
+    list_filter = ("status_code",)
+    list_select_related = ("delivery",)

@@ -1,0 +1,195 @@
+"""/v1/webhooks: the endpoints a workspace's events are pushed to (docs/webhooks.md)."""
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from channels import webhooks_out
+from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from config.fields import StrictBooleanField, StrictCharField
+from config.pagination import NewestFirstPagination
+from config.serializers import StrictSerializer
+from workspaces.api import WorkspaceModelViewSet
+
+TAGS = ["Webhooks"]
+EXAMPLES = [
+    OpenApiExample(
+        "Every event",
+        value={"url": "https://example.com/hooks/messaging", "description": "CRM sync"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Messages only",
+        value={
+            "url": "https://example.com/hooks/messages",
+            "eventTypes": ["message.created", "reply.generated"],
+            "enabled": True,
+        },
+        request_only=True,
+    ),
+]
+
+
+class WebhookEndpointSerializer(StrictSerializer):
+    _id = serializers.UUIDField(source="id", read_only=True)
+    url = StrictCharField(max_length=2048)
+    eventTypes = serializers.ListField(
+        source="event_types",
+        child=StrictCharField(max_length=64),
+        required=False,
+        max_length=100,
+        help_text="Event types to receive; empty (the default) means every type.",
+    )
+    enabled = StrictBooleanField(required=False)
+    description = StrictCharField(required=False, allow_blank=True, max_length=500)
+    disabledReason = serializers.CharField(source="disabled_reason", read_only=True)
+    lastSuccessAt = serializers.DateTimeField(source="last_success_at", read_only=True)
+    failingSince = serializers.DateTimeField(source="failing_since", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def validate_url(self, value: str) -> str:
+        try:
+            webhooks_out.url_check(value)
+        except webhooks_out.UnsafeTarget as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate_eventTypes(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    """Only the create and rotate answers carry the secret: it is shown once."""
+
+    secret = serializers.CharField(read_only=True, help_text="whsec_…; shown only here.")
+
+
+class WebhookAttemptSerializer(serializers.Serializer):
+    startedAt = serializers.DateTimeField(source="started_at")
+    statusCode = serializers.IntegerField(source="status_code", allow_null=True)
+    latencyMs = serializers.IntegerField(source="latency_ms")
+    responseBody = serializers.CharField(source="response_body", help_text="First 1 KB.")
+    error = serializers.CharField()
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    _id = serializers.UUIDField(source="id", help_text="Sent as the webhook-id header.")
+    eventType = serializers.CharField(source="event.type")
+    sequence = serializers.IntegerField(source="event.sequence")
+    status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices)
+    attempts = serializers.IntegerField()
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    deliveredAt = serializers.DateTimeField(source="delivered_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    attemptLog = WebhookAttemptSerializer(source="attempt_log", many=True)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List webhook endpoints", tags=TAGS),
+    create=extend_schema(
+        summary="Register a webhook endpoint",
+        description=(
+            "The URL must use https and resolve to a public address. The answer carries "
+            "the signing secret, which is not shown again."
+        ),
+        tags=TAGS,
+        examples=EXAMPLES,
+        responses={201: WebhookEndpointWithSecretSerializer},
+    ),
+    retrieve=extend_schema(summary="Retrieve a webhook endpoint", tags=TAGS),
+    partial_update=extend_schema(summary="Update a webhook endpoint", tags=TAGS),
+    destroy=extend_schema(summary="Delete a webhook endpoint", tags=TAGS),
+)
+class WebhookEndpointViewSet(WorkspaceModelViewSet):
+    """Endpoints that receive the workspace's events, signed per Standard Webhooks."""
+
+    queryset = WebhookEndpoint.objects.all()
+    serializer_class = WebhookEndpointSerializer
+    pagination_class = NewestFirstPagination
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = WebhookEndpointSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = webhooks_out.webhook_endpoint_create(
+            workspace=self.workspace, data=serializer.validated_data
+        )
+        return Response(
+            WebhookEndpointWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED
+        )
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.instance = webhooks_out.webhook_endpoint_update(
+            endpoint=serializer.instance, data=serializer.validated_data
+        )
+
+    @extend_schema(
+        summary="Rotate the signing secret",
+        description=(
+            "A new secret, shown once. For 24 hours deliveries carry signatures made with "
+            "the old and the new secret."
+        ),
+        tags=TAGS,
+        request=None,
+        responses={200: WebhookEndpointWithSecretSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        endpoint = webhooks_out.webhook_secret_rotate(endpoint=self.get_object())
+        return Response(WebhookEndpointWithSecretSerializer(endpoint).data)
+
+    @extend_schema(
+        summary="List deliveries and their attempts",
+        description="Newest first; each attempt with its time, status code, latency and "
+        "the first 1 KB of the answer.",
+        tags=TAGS,
+        responses={200: WebhookDeliverySerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="deliveries")
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        endpoint = self.get_object()
+        queryset = self._deliveries(endpoint)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Retry a delivery now",
+        description="One more attempt, whatever the delivery's state; 409 when the endpoint "
+        "is disabled or the delivery is being attempted right now.",
+        tags=TAGS,
+        request=None,
+        parameters=[OpenApiParameter("delivery_id", str, OpenApiParameter.PATH)],
+        responses={202: WebhookDeliverySerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"deliveries/(?P<delivery_id>[0-9a-fA-F-]{36})/retry",
+    )
+    def retry(self, request: Request, pk: str | None = None, delivery_id: str = "") -> Response:
+        endpoint = self.get_object()
+        delivery = get_object_or_404(self._deliveries(endpoint), pk=delivery_id)
+        delivery = webhooks_out.webhook_delivery_retry(delivery=delivery)
+        delivery = self._deliveries(endpoint).get(pk=delivery.pk)
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    def _deliveries(self, endpoint: WebhookEndpoint) -> QuerySet:
+        return (
+            WebhookDelivery.objects.filter(endpoint=endpoint)
+            .select_related("event", "endpoint")
+            .prefetch_related(
+                Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("-started_at"))
+            )
+        )
