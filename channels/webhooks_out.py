@@ -370,18 +370,23 @@ def _endpoint_disable(*, endpoint_id: uuid.UUID, reason: str) -> None:
 
 
 def webhooks_event_committed(*, event_id: int, workspace_id: uuid.UUID) -> None:
-    """Runs after the event's transaction commits. Most workspaces have no endpoint, so
+    webhooks_events_committed(event_ids=[event_id], workspace_id=workspace_id)
+
+
+def webhooks_events_committed(*, event_ids: list[int], workspace_id: uuid.UUID) -> None:
+    """Runs after the events' transaction commits. Most workspaces have no endpoint, so
     one cheap query decides whether there is anything to do."""
     if not WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True).exists():
         return
     from channels.tasks import webhooks_fan_out_task
 
-    try:
-        webhooks_fan_out_task.apply_async(args=[event_id])
-    except Exception:
-        # The broker is down: write the deliveries now, and the sweep sends them.
-        logger.warning("Could not enqueue fan-out of event %s; fanning out inline", event_id)
-        webhooks_fan_out(event_id=event_id, enqueue=False)
+    for event_id in event_ids:
+        try:
+            webhooks_fan_out_task.apply_async(args=[event_id])
+        except Exception:
+            # The broker is down: write the deliveries now, and the sweep sends them.
+            logger.warning("Could not enqueue fan-out of event %s; fanning out inline", event_id)
+            webhooks_fan_out(event_id=event_id, enqueue=False)
 
 
 def _matches(endpoint: WebhookEndpoint, event_type: str) -> bool:

@@ -11,10 +11,11 @@ so a lost task or a long delay never loses a send.
 import logging
 import random
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from channels import sms as sms_channel
 from channels.services import sender_for_flow
 from config.errors import Conflict
 from conversations import payloads
-from conversations.events import event_record
+from conversations.events import event_record, events_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message
 from flows.models import Channel, MessageFlow
 from flows.working_hours import is_open, next_closing, next_opening
@@ -65,9 +66,14 @@ def send_time(flow: MessageFlow, now: datetime) -> datetime:
     return next_opening(now + timedelta(seconds=flow.reply_delay_seconds), flow.working_hours())
 
 
-def _event(message: Message, conversation: Conversation, type_: str, **extra: object) -> None:
+def _event_data(message: Message, conversation: Conversation, **extra: object) -> dict:
     data = payloads.message_event(message, conversation)
     data["message"].update(status=message.status, send_at=payloads.iso(message.send_at), **extra)
+    return data
+
+
+def _event(message: Message, conversation: Conversation, type_: str, **extra: object) -> None:
+    data = _event_data(message, conversation, **extra)
     event_record(
         workspace_id=conversation.workspace_id,
         type=type_,
@@ -203,24 +209,68 @@ def recover_stale_sending() -> int:
 
 def deliver(message_id: uuid.UUID | str) -> str:
     """The send task's body. Safe to run twice: only one run moves the message from
-    scheduled to sending (one conditional UPDATE), and only that run sends."""
+    scheduled to sending, and only that run sends."""
+    return deliver_batch([str(message_id)]).get(str(message_id), "skipped")
+
+
+def deliver_batch(message_ids: list[str]) -> dict[str, str]:
+    """Sends what is due among `message_ids` and returns each one's outcome.
+
+    A batch costs a claim (SELECT ... FOR UPDATE SKIP LOCKED, then one UPDATE), one
+    SELECT, the provider calls (overlapped in DELIVERY_THREADS threads) and one
+    transaction recording every send with its events, instead of all that per message.
+    Only the run that claimed a message sends it, so a batch delivered twice sends once.
+    """
     now = timezone.now()
-    claimed = Message.objects.filter(
-        pk=message_id, status=DeliveryStatus.SCHEDULED, send_at__lte=now + timedelta(seconds=1)
-    ).update(
-        status=DeliveryStatus.SENDING,
-        sending_started_at=now,
-        send_attempts=F("send_attempts") + 1,
-        updated_at=now,
+    with transaction.atomic():
+        claimed = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk__in=message_ids,
+                status=DeliveryStatus.SCHEDULED,
+                send_at__lte=now + timedelta(seconds=1),
+            )
+            .values_list("pk", flat=True)
+        )
+        if not claimed:
+            return {}
+        Message.objects.filter(pk__in=claimed).update(
+            status=DeliveryStatus.SENDING,
+            sending_started_at=now,
+            send_attempts=F("send_attempts") + 1,
+            updated_at=now,
+        )
+    messages = list(
+        Message.objects.select_related(
+            "conversation__flow__sender", "conversation__contact"
+        ).filter(pk__in=claimed)
     )
-    if not claimed:
-        return "skipped"
-    message = Message.objects.select_related(
-        "conversation__flow__sender", "conversation__contact"
-    ).get(pk=message_id)
+    outcomes: dict[str, str] = {}
+    ready = []
+    for message in messages:
+        early = _before_send(message, now)
+        if early:
+            outcomes[str(message.pk)] = early
+        else:
+            ready.append(message)
+    if len(ready) > 1 and not connection.in_atomic_block:
+        with ThreadPoolExecutor(max_workers=settings.DELIVERY_THREADS) as pool:
+            results = list(pool.map(lambda m: _attempt_in_thread(m, now), ready))
+    else:  # one message, or inside a transaction other threads could not see
+        results = [_attempt(message, now) for message in ready]
+    sent = []
+    for message, (outcome, provider_id, status) in zip(ready, results, strict=True):
+        outcomes[str(message.pk)] = outcome
+        if outcome == "sent" and provider_id:  # (an unknown outcome found sent is recorded)
+            sent.append((message, provider_id, status))
+    _record_sent(sent, now)
+    return outcomes
+
+
+def _before_send(message: Message, now: datetime) -> str:
+    """The checks just before a message leaves; an outcome if it must not leave now."""
     conversation = message.conversation
     flow, contact = conversation.flow, conversation.contact
-
     automatic = (message.metadata or {}).get("automatic")
     refusal = _refusal(flow, contact, compliance=automatic == "compliance")
     if refusal:
@@ -233,13 +283,28 @@ def deliver(message_id: uuid.UUID | str) -> str:
         message.status = DeliveryStatus.DRAFT
         message_schedule(message=message, send_at=next_opening(now, hours))
         return "deferred"
+    return ""
+
+
+def _attempt_in_thread(message: Message, now: datetime) -> tuple[str, str, str]:
+    try:
+        return _attempt(message, now)
+    finally:
+        connection.close()  # this thread's connection goes back to the pool
+
+
+def _attempt(message: Message, now: datetime) -> tuple[str, str, str]:
+    """One provider call: ("sent", provider id, status), or another outcome already
+    recorded here (errors are rare; each is handled on its own)."""
+    conversation = message.conversation
+    flow, contact = conversation.flow, conversation.contact
     try:
         provider_id, status = _send(message, flow, contact, now)
     except (sms_channel.SmsTransientError, email_channel.EmailTransientError) as exc:
         _retry_later(message, _error_text(exc))
-        return "retrying"
+        return "retrying", "", ""
     except sms_channel.SmsUnknownOutcomeError as exc:
-        return _unknown_outcome(message, _error_text(exc))
+        return _unknown_outcome(message, _error_text(exc)), "", ""
     except sms_channel.SmsPermanentError as exc:
         _finish(
             message,
@@ -252,12 +317,34 @@ def deliver(message_id: uuid.UUID | str) -> str:
             Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
                 opted_out_at=timezone.now()
             )
-        return "failed"
+        return "failed", "", ""
     except email_channel.EmailPermanentError as exc:
         _finish(message, DeliveryStatus.FAILED, "message.failed", error_message=exc.message)
-        return "failed"
-    _finish(message, status, "message.sent", provider_message_id=provider_id, sent_at=now)
-    return "sent"
+        return "failed", "", ""
+    return "sent", provider_id, status
+
+
+def _record_sent(sent: list[tuple[Message, str, str]], now: datetime) -> None:
+    if not sent:
+        return
+    by_workspace: dict[object, list] = {}
+    with transaction.atomic():
+        for message, provider_id, status in sent:
+            message.status, message.provider_message_id = status, provider_id
+            message.sent_at = message.updated_at = now
+            by_workspace.setdefault(message.workspace_id, []).append(message)
+        Message.objects.bulk_update(
+            [message for message, _, _ in sent],
+            ["status", "provider_message_id", "sent_at", "updated_at"],
+        )
+        for workspace_id, messages in by_workspace.items():
+            events_record(
+                workspace_id=workspace_id,
+                events=[
+                    ("message.sent", m.conversation_id, _event_data(m, m.conversation))
+                    for m in messages
+                ],
+            )
 
 
 def _refusal(flow: MessageFlow | None, contact: Contact | None, *, compliance: bool) -> str:

@@ -18,15 +18,15 @@ def _db_uuid(value: object) -> object:
     return value.hex if connection.vendor == "sqlite" else value  # SQLite keeps char(32)
 
 
-def _next_sequence(workspace_id: uuid.UUID) -> int:
-    """Increments and reads the counter in one statement (PostgreSQL and SQLite both
-    have RETURNING); the row stays locked until the transaction ends."""
+def _next_sequence(workspace_id: uuid.UUID, count: int = 1) -> int:
+    """Takes `count` numbers and returns the last, in one statement (PostgreSQL and
+    SQLite both have RETURNING); the row stays locked until the transaction ends."""
     table = connection.ops.quote_name(Workspace._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET event_sequence = event_sequence + 1 "  # noqa: S608 - names only
+            f"UPDATE {table} SET event_sequence = event_sequence + %s "  # noqa: S608 - names only
             "WHERE id = %s RETURNING event_sequence",
-            [_db_uuid(workspace_id)],
+            [count, _db_uuid(workspace_id)],
         )
         return cursor.fetchone()[0]
 
@@ -57,3 +57,31 @@ def event_record(
             lambda: webhooks_event_committed(event_id=event.pk, workspace_id=workspace_id)
         )
         return event
+
+
+def events_record(
+    *, workspace_id: uuid.UUID, events: list[tuple[str, uuid.UUID | None, dict]]
+) -> list[Event]:
+    """Many events of one workspace at once — (type, conversation_id, data) each — with
+    one counter update and one INSERT. Call inside the transaction they report."""
+    if not events:
+        return []
+    with transaction.atomic(savepoint=False):
+        last = _next_sequence(workspace_id, len(events))
+        created = Event.objects.bulk_create(
+            Event(
+                workspace_id=workspace_id,
+                sequence=last - len(events) + 1 + index,
+                type=type_,
+                conversation_id=conversation_id,
+                data=data,
+            )
+            for index, (type_, conversation_id, data) in enumerate(events)
+        )
+        from channels.webhooks_out import webhooks_events_committed
+
+        ids = [event.pk for event in created]
+        transaction.on_commit(
+            lambda: webhooks_events_committed(event_ids=ids, workspace_id=workspace_id)
+        )
+        return created

@@ -2,12 +2,10 @@
 
 import logging
 import random
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -94,19 +92,9 @@ def send_message(message_id: str) -> str:
 
 @shared_task(name="conversations.send_messages", acks_late=True)
 def send_messages(message_ids: list[str]) -> int:
-    """A batch from the sweep: one task per 50 sends keeps Celery's per-task cost low,
-    and a few threads overlap the provider's network time (each send is independent
-    and claimed on its own, so the batch is as safe to run twice as a single send)."""
-    with ThreadPoolExecutor(max_workers=settings.DELIVERY_THREADS) as pool:
-        outcomes = list(pool.map(_deliver_in_thread, message_ids))
-    return sum(outcome == "sent" for outcome in outcomes)
-
-
-def _deliver_in_thread(message_id: str) -> str:
-    try:
-        return delivery.deliver(message_id)
-    finally:
-        connection.close()  # back to the pool; the thread's connection is not reused
+    """A batch from the sweep (see delivery.deliver_batch); safe to run twice."""
+    outcomes = delivery.deliver_batch(message_ids)
+    return sum(outcome == "sent" for outcome in outcomes.values())
 
 
 SWEEP_BATCH = 50
