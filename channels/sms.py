@@ -74,7 +74,14 @@ class SmsBackend(Protocol):
     def send(self, sms: OutboundSms) -> SendResult: ...
 
     def find_sent(
-        self, *, to: str, from_number: str, messaging_service_sid: str, sent_after: datetime
+        self,
+        *,
+        to: str,
+        from_number: str,
+        messaging_service_sid: str,
+        sent_after: datetime,
+        body: str = "",
+        exclude: frozenset[str] = frozenset(),
     ) -> str | None: ...
 
 
@@ -167,8 +174,18 @@ class TwilioBackend:
         return SendResult(provider_message_id=message.sid, status=message.status or "queued")
 
     def find_sent(
-        self, *, to: str, from_number: str, messaging_service_sid: str, sent_after: datetime
+        self,
+        *,
+        to: str,
+        from_number: str,
+        messaging_service_sid: str,
+        sent_after: datetime,
+        body: str = "",
+        exclude: frozenset[str] = frozenset(),
     ) -> str | None:
+        """The sid of a message Twilio has to `to` since `sent_after`, with this `body`
+        when given, that is not one of `exclude` (sids already known to be other
+        messages): several messages to one person within a minute are common."""
         # The SDK formats the datetime as-is with a "Z": it must be UTC already.
         since = sent_after.astimezone(UTC).replace(microsecond=0)  # Twilio dates: whole seconds
         filters: dict[str, Any] = {"to": to}
@@ -177,8 +194,8 @@ class TwilioBackend:
         try:
             # No DateSent filter: a message still queued at Twilio has no date_sent and
             # would be missed, and missing it means sending twice. Twilio lists newest
-            # first, so the recent ones are in the first page; cut by creation time below.
-            found = self.client.messages.list(**filters, limit=20)
+            # first, so the recent ones are in the first page; cut by time and body below.
+            found = self.client.messages.list(**filters, limit=100, page_size=100)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _from_twilio(exc) from exc
         except requests.RequestException as exc:
@@ -186,8 +203,11 @@ class TwilioBackend:
         # A still-queued message has no date_sent yet; its creation time is what counts.
         for message in found:
             when = message.date_created or message.date_sent
-            if when is not None and when >= since:
-                return message.sid
+            if when is None or when < since or message.sid in exclude:
+                continue
+            if body and message.body != body:
+                continue
+            return message.sid
         return None
 
 
@@ -200,7 +220,14 @@ class ConsoleBackend:
         return SendResult(provider_message_id=f"console-{uuid.uuid4().hex}", status="sent")
 
     def find_sent(
-        self, *, to: str, from_number: str, messaging_service_sid: str, sent_after: datetime
+        self,
+        *,
+        to: str,
+        from_number: str,
+        messaging_service_sid: str,
+        sent_after: datetime,
+        body: str = "",
+        exclude: frozenset[str] = frozenset(),
     ) -> str | None:
         return None
 

@@ -453,12 +453,19 @@ def _unknown_outcome(message: Message, error: str) -> str:
     if flow is not None and contact is not None and flow.message_channel == Channel.SMS:
         address, service_sid = sender_for_flow(flow)
         since = (message.sending_started_at or timezone.now()) - timedelta(minutes=1)
+        known = frozenset(
+            Message.objects.filter(conversation__contact=contact, sent_at__gte=since)
+            .exclude(provider_message_id="")
+            .values_list("provider_message_id", flat=True)
+        )
         try:
             found = sms_channel.get_sms_backend().find_sent(
                 to=contact.address,
                 from_number="" if service_sid else address,
                 messaging_service_sid=service_sid,
                 sent_after=since,
+                body=message.content,
+                exclude=known,
             )
         except sms_channel.SmsError:
             found = None

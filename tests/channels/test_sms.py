@@ -258,3 +258,27 @@ def test_signature_is_invalid_without_an_auth_token(twilio_api: FakeTwilio, sett
     settings.TWILIO_AUTH_TOKEN = ""
 
     assert not sms.twilio_signature_valid(WEBHOOK_URL, params, signature)
+
+
+def test_find_sent_matches_the_body_and_skips_messages_known_to_be_others(
+    twilio_api: FakeTwilio,
+) -> None:
+    started = datetime.now(UTC)
+    backend = sms.get_sms_backend()
+    first = backend.send(_sms(body="Your code is 1234"))
+    second = backend.send(_sms(body="Your code is 1234"))
+
+    other_body = backend.find_sent(
+        to=TO, from_number=FROM, messaging_service_sid="", sent_after=started, body="Hello"
+    )
+    not_the_known_one = backend.find_sent(
+        to=TO,
+        from_number=FROM,
+        messaging_service_sid="",
+        sent_after=started,
+        body="Your code is 1234",
+        exclude=frozenset({second.provider_message_id}),
+    )
+
+    assert other_body is None
+    assert not_the_known_one == first.provider_message_id

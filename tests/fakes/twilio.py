@@ -51,6 +51,10 @@ def _parse_date(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # many senders connect at once; 5 would refuse them
+
+
 class FakeTwilio:
     def __init__(
         self,
@@ -104,7 +108,7 @@ class FakeTwilio:
                     # The client gave up waiting (read timeout); nobody to answer.
                     self.close_connection = True
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         # A short poll interval: stop() waits up to one interval for the loop to notice.
