@@ -1,8 +1,8 @@
 """Benchmark: outbound webhooks (issue 6).
 
 Five local receivers, five endpoints on them (loopback, so WEBHOOKS_ALLOW_PRIVATE_NETWORKS
-is on), one `celery worker` on the webhooks queue with two processes (the Procfile's
-WORKER_CONCURRENCY), then N events recorded through `event_record` at --rate events per
+is on), two `celery worker` processes on the webhooks queue with the Procfile's pool
+(threads, 16 each), then N events recorded through `event_record` at --rate events per
 second (0: as fast as they can be written). Prints deliveries per second (first event to
 last delivery) and the p50/p99 time from an event's commit to its arrival at a receiver.
 Targets: at least 200 deliveries per second; p99 under 2 s.
@@ -31,8 +31,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--endpoints", type=int, default=5)
     parser.add_argument("--rate", type=float, default=50.0, help="events per second; 0: max")
-    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
-    parser.add_argument("--pool", default="prefork", help="the worker's pool (prefork, threads)")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes")
+    parser.add_argument("--concurrency", type=int, default=16, help="per worker (Procfile)")
+    parser.add_argument("--pool", default="threads", help="the worker's pool (as the Procfile)")
     args = parser.parse_args()
 
     env = {
@@ -84,32 +85,35 @@ def main() -> None:
     for receiver in receivers:
         webhooks_out.webhook_endpoint_create(workspace=workspace, data={"url": receiver.url})
 
-    worker = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--queues",
-            "webhooks",
-            "--concurrency",
-            str(args.concurrency),
-            "--pool",
-            args.pool,
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    workers = [
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--queues",
+                "webhooks",
+                "--concurrency",
+                str(args.concurrency),
+                "--pool",
+                args.pool,
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(args.processes)
+    ]
     try:
         deadline = time.monotonic() + 30
         while not app.control.ping(timeout=0.5):
-            if worker.poll() is not None or time.monotonic() > deadline:
+            if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
                 raise SystemExit("the Celery worker did not start")
 
         expected = args.events * args.endpoints
@@ -133,8 +137,10 @@ def main() -> None:
             time.sleep(0.2)
         finished = max(at for _, at in arrived) if arrived else time.time()
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
         for receiver in receivers:
             receiver.stop()
 

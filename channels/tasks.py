@@ -9,7 +9,9 @@ from channels import webhooks_out
 
 @shared_task(name="webhooks.fan_out")
 def webhooks_fan_out_task(event_id: int) -> int:
-    return len(webhooks_out.webhooks_fan_out(event_id=event_id))
+    """The event's deliveries, and their first attempts in the same task."""
+    pending = webhooks_out.webhooks_fan_out(event_id=event_id, enqueue=False)
+    return webhooks_out.webhooks_deliver_now(delivery_ids=pending)
 
 
 @shared_task(name="webhooks.deliver")
