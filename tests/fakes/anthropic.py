@@ -10,9 +10,11 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from tests.fakes import LocalServer
 
 
 @dataclass
@@ -48,7 +50,7 @@ def overloaded() -> Scripted:
     )
 
 
-class FakeAnthropic:
+class FakeAnthropic(LocalServer):
     def __init__(self, port: int = 0, default_delay: float = 0.0) -> None:
         self.requests: list[dict] = []
         self.default_delay = default_delay
@@ -84,21 +86,7 @@ class FakeAnthropic:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out first: expected in timeout tests, not an error
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        # shutdown() waits up to one poll interval; the 0.5 s default made every test slow.
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    def start(self) -> "FakeAnthropic":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, port)
 
     def enqueue(
         self,

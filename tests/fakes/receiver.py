@@ -6,9 +6,11 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from tests.fakes import LocalServer
 
 
 @dataclass
@@ -27,7 +29,7 @@ class Received:
     at: float
 
 
-class Receiver:
+class Receiver(LocalServer):
     def __init__(self, port: int = 0, delay: float = 0.0) -> None:
         self.requests: list[Received] = []
         self.default = Answer(delay=delay)
@@ -67,23 +69,13 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self._serve(Handler, port)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hooks"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"{self.url}/hooks"
 
     def script(self, *answers: Answer) -> None:
         with self._lock:
             self._script.extend(answers)
-
-    def start(self) -> "Receiver":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(name="webhook_receiver")

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.client import HTTPMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from twilio.request_validator import RequestValidator
+
+from tests.fakes import LocalServer
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json$")
 
@@ -51,11 +53,7 @@ def _parse_date(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 1024  # many senders connect at once; 5 would refuse them
-
-
-class FakeTwilio:
+class FakeTwilio(LocalServer):
     def __init__(
         self,
         port: int = 0,
@@ -108,21 +106,7 @@ class FakeTwilio:
                     # The client gave up waiting (read timeout); nobody to answer.
                     self.close_connection = True
 
-        self.server = _Server(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        # A short poll interval: stop() waits up to one interval for the loop to notice.
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def start(self) -> "FakeTwilio":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, port)
 
     def enqueue(
         self,
