@@ -429,20 +429,89 @@ def webhooks_fan_out(*, event_id: int, enqueue: bool = True) -> list[uuid.UUID]:
 
 
 def webhooks_deliver_now(*, delivery_ids: list[uuid.UUID]) -> int:
-    """First attempts of one event's deliveries, in parallel threads, so an event costs
-    one task instead of one per endpoint; a slow endpoint delays none of the others.
-    Retries go through delivery_enqueue and the sweep as usual."""
-    if len(delivery_ids) <= 1 or connection.in_atomic_block:
-        return sum(webhook_deliver(delivery_id=d) is not None for d in delivery_ids)
-    with ThreadPoolExecutor(max_workers=min(8, len(delivery_ids))) as pool:
-        return sum(outcome is not None for outcome in pool.map(_deliver_in_thread, delivery_ids))
+    """First attempts of one event's deliveries, in one go: claimed and loaded together,
+    POSTed in parallel threads (a slow endpoint delays none of the others), and the
+    successes recorded in one transaction. Failures go through _record_outcome one by
+    one, which schedules their retries as usual. Returns how many were attempted."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+                pk__in=delivery_ids,
+                status=WebhookDelivery.Status.PENDING,
+                next_attempt_at__lte=now + timedelta(seconds=1),
+            )
+            .values_list("pk", flat=True)
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(claimed_until=now + LEASE)
+    deliveries = list(
+        WebhookDelivery.objects.select_related("endpoint", "event").filter(pk__in=ids)
+    )
+    live = [d for d in deliveries if d.endpoint.enabled]
+    for delivery in deliveries:
+        if not delivery.endpoint.enabled:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                status=WebhookDelivery.Status.FAILED, claimed_until=None, next_attempt_at=None
+            )
+    if len(live) > 1 and not connection.in_atomic_block:
+        with ThreadPoolExecutor(max_workers=min(8, len(live))) as pool:
+            results = list(pool.map(_post_in_thread, live))
+    else:  # inside a transaction other threads could not see the rows
+        results = [_post(delivery) for delivery in live]
+    succeeded = []
+    for delivery, (started_at, result) in zip(live, results, strict=True):
+        if result.status_code is not None and 200 <= result.status_code < 300:
+            succeeded.append((delivery, started_at, result))
+        else:
+            _record_outcome(delivery=delivery, started_at=started_at, result=result)
+    _record_successes(succeeded)
+    return len(live)
 
 
-def _deliver_in_thread(delivery_id: uuid.UUID) -> str | None:
+def _post(delivery: WebhookDelivery) -> tuple[datetime, PostResult]:
+    body = payload_body(delivery.event)
+    started_at = timezone.now()
+    headers = signed_headers(
+        endpoint=delivery.endpoint, msg_id=str(delivery.pk), body=body, now=started_at
+    )
+    return started_at, http_post(delivery.endpoint.url, body, headers)
+
+
+def _post_in_thread(delivery: WebhookDelivery) -> tuple[datetime, PostResult]:
     try:
-        return webhook_deliver(delivery_id=delivery_id)
+        return _post(delivery)
     finally:
-        connection.close()  # back to the pool
+        connection.close()  # back to the pool (the address check may have queried)
+
+
+def _record_successes(succeeded: list[tuple[WebhookDelivery, datetime, PostResult]]) -> None:
+    if not succeeded:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookAttempt.objects.bulk_create(
+            WebhookAttempt(
+                delivery=delivery,
+                started_at=started_at,
+                status_code=result.status_code,
+                latency_ms=result.latency_ms,
+                response_body=result.body,
+                error=result.error,
+            )
+            for delivery, started_at, result in succeeded
+        )
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d, _, _ in succeeded]).update(
+            status=WebhookDelivery.Status.SUCCEEDED,
+            attempts=F("attempts") + 1,
+            next_attempt_at=None,
+            claimed_until=None,
+            delivered_at=now,
+            updated_at=now,
+        )
+        for endpoint_id in {delivery.endpoint_id for delivery, _, _ in succeeded}:
+            _endpoint_succeeded(endpoint_id, now)
 
 
 def delivery_enqueue(*, delivery_id: uuid.UUID, at: datetime) -> None:
@@ -510,10 +579,7 @@ def webhook_deliver(*, delivery_id: uuid.UUID | str) -> str | None:
         )
         return WebhookDelivery.Status.FAILED
 
-    body = payload_body(delivery.event)
-    started_at = timezone.now()
-    headers = signed_headers(endpoint=endpoint, msg_id=str(delivery.pk), body=body, now=started_at)
-    result = http_post(endpoint.url, body, headers)
+    started_at, result = _post(delivery)
     return _record_outcome(delivery=delivery, started_at=started_at, result=result)
 
 
@@ -557,14 +623,7 @@ def _record_outcome(*, delivery: WebhookDelivery, started_at: datetime, result: 
             updated_at=now,
         )
         if status == WebhookDelivery.Status.SUCCEEDED:
-            # Conditional, so a busy endpoint's row is written about once a minute and
-            # parallel deliveries do not queue on its lock.
-            WebhookEndpoint.objects.filter(
-                Q(failing_since__isnull=False)
-                | Q(last_success_at__isnull=True)
-                | Q(last_success_at__lt=now - timedelta(minutes=1)),
-                pk=endpoint.pk,
-            ).update(last_success_at=now, failing_since=None)
+            _endpoint_succeeded(endpoint.pk, now)
         else:
             WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
                 failing_since=now
@@ -581,6 +640,17 @@ def _record_outcome(*, delivery: WebhookDelivery, started_at: datetime, result: 
         if next_at is not None:
             transaction.on_commit(lambda: delivery_enqueue(delivery_id=delivery.pk, at=next_at))
     return status
+
+
+def _endpoint_succeeded(endpoint_id: uuid.UUID, now: datetime) -> None:
+    # Conditional, so a busy endpoint's row is written about once a minute and parallel
+    # deliveries do not queue on its lock.
+    WebhookEndpoint.objects.filter(
+        Q(failing_since__isnull=False)
+        | Q(last_success_at__isnull=True)
+        | Q(last_success_at__lt=now - timedelta(minutes=1)),
+        pk=endpoint_id,
+    ).update(last_success_at=now, failing_since=None)
 
 
 def webhook_delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
