@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 name="Demo concierge",
                 instructions="You are a friendly, brief assistant for a small clinic.",
             )
-            MessageFlow.objects.create(
+            workspace.default_flow = MessageFlow.objects.create(
                 workspace=workspace,
                 name="Appointment reminders",
                 direction=Direction.BIDIRECTIONAL,
@@ -43,6 +43,7 @@ class Command(BaseCommand):
                 message_channel=Channel.SMS,
                 is_active=True,
             )
+            workspace.save(update_fields=["default_flow"])
         agent = workspace.agents.order_by("created_at").first()
         for old in ApiKey.objects.filter(workspace=workspace, name=DEMO_KEY_NAME):
             api_key_revoke(api_key=old)
@@ -58,5 +59,14 @@ class Command(BaseCommand):
             f"curl -sS -X POST {base}/v1/api/message-flows "
             f"-H 'Authorization: Bearer {raw_key}' -H 'x-workspace-id: {workspace.pk}' "
             f"-H 'Content-Type: application/json' -d '{body}'"
+        )
+        self.stdout.write("Send a message; the agent's reply arrives as events (offline model):")
+        self.stdout.write(
+            f"curl -sS -X POST {base}/v1/messages -H 'Authorization: Bearer {raw_key}' "
+            "-H 'Content-Type: application/json' "
+            """-d '{"sender_id": "usr_1", "sender_type": "user", "text": "Hello!"}'"""
+        )
+        self.stdout.write(
+            f"curl -sS '{base}/v1/events?wait=10' -H 'Authorization: Bearer {raw_key}'"
         )
         self.stdout.write(f"API docs: {base}/v1/docs  Admin: {base}/admin/")
