@@ -85,8 +85,8 @@ def reply_generate(
             pk=conversation_id
         )
         agent = conversation_agent(conversation)
-        if agent is None:
-            raise no_agent_error()
+        if agent is None:  # its agent was deleted since the reply was asked for
+            raise llm.PermanentLLMError("The conversation has no agent any more.")
         prompt = prompt_for(conversation)
         release_connection()  # the model may take seconds: don't hold a connection meanwhile
         completion = llm.get_provider().complete(

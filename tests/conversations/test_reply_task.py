@@ -74,3 +74,13 @@ def test_a_deleted_conversation_is_skipped_quietly(owed, celery_eager):
     result = generate_reply.apply(args=[conversation_id])
 
     assert result.successful()
+
+
+def test_an_owed_reply_whose_agent_was_deleted_fails_once_instead_of_forever(owed, celery_eager):
+    Conversation.objects.filter(pk=owed.pk).update(agent=None)
+
+    generate_reply.apply(args=[str(owed.pk)])
+
+    owed.refresh_from_db()
+    assert owed.reply_due_at is None
+    assert Event.objects.filter(type="reply.failed").count() == 1
