@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -16,9 +16,15 @@ from channels.models import Sender
 from conversations.delivery import message_schedule, messages_cancel_pending
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
-from conversations.services import conversation_create, message_create, reply_request
+from conversations.services import (
+    contact_upsert,
+    conversation_open_for,
+    message_create,
+    reply_request,
+)
 from flows.models import Channel, Direction, MessageFlow
 from flows.working_hours import is_open, next_opening
+from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -65,30 +71,6 @@ def inbound_flow(sender: Sender) -> MessageFlow | None:
     return flows.filter(bound).order_by("sender_id", "-created_at").first()
 
 
-def _contact(workspace_id: object, channel: str, address: str) -> Contact:
-    try:
-        with transaction.atomic():
-            return Contact.objects.get_or_create(
-                workspace_id=workspace_id, channel=channel, address=address
-            )[0]
-    except IntegrityError:
-        return Contact.objects.get(workspace_id=workspace_id, channel=channel, address=address)
-
-
-def _conversation(workspace_id: object, flow: MessageFlow | None, contact: Contact) -> Conversation:
-    open_ = Conversation.objects.filter(contact=contact, closed_at__isnull=True)
-    if flow is not None:
-        open_ = open_.filter(flow=flow)
-    found = open_.order_by("-updated_at").first()
-    if found is not None:
-        return found
-    from workspaces.models import Workspace
-
-    return conversation_create(
-        workspace=Workspace.objects.get(pk=workspace_id), flow=flow, contact=contact
-    )
-
-
 def inbound_receive(
     *,
     workspace_id: object,
@@ -111,8 +93,10 @@ def inbound_receive(
             ).exists()
         ):
             return None
-        contact = _contact(workspace_id, channel, from_address)
-        conversation = conversation or _conversation(workspace_id, flow, contact)
+        contact = contact_upsert(workspace_id=workspace_id, channel=channel, address=from_address)
+        conversation = conversation or conversation_open_for(
+            workspace=Workspace.objects.get(pk=workspace_id), flow=flow, contact=contact
+        )
         message = message_create(
             conversation=conversation,
             role=Role.USER,

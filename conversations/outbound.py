@@ -5,14 +5,14 @@ import re
 from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from channels.addresses import AddressError, normalize_address
 from config.errors import ApplicationError, NotFound
 from conversations.delivery import message_schedule, send_time
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
-from conversations.services import conversation_create, message_create
+from conversations.services import contact_upsert, conversation_open_for, message_create
 from flows.models import Channel, Direction, MessageFlow
 from workspaces.models import Workspace
 
@@ -66,16 +66,7 @@ def _flow(workspace: Workspace, flow_id: object) -> MessageFlow:
     return flow
 
 
-def _contact(workspace: Workspace, channel: str, address: str, name: str, details: dict) -> Contact:
-    try:
-        with transaction.atomic():
-            contact, _ = Contact.objects.select_for_update().get_or_create(
-                workspace=workspace, channel=channel, address=address
-            )
-    except IntegrityError:  # created concurrently: take theirs
-        contact = Contact.objects.select_for_update().get(
-            workspace=workspace, channel=channel, address=address
-        )
+def _contact_details(contact: Contact, name: str, details: dict) -> None:
     changed = []
     if name and contact.name != name:
         contact.name = name
@@ -88,7 +79,6 @@ def _contact(workspace: Workspace, channel: str, address: str, name: str, detail
         changed.append("metadata")
     if changed:
         contact.save(update_fields=[*changed, "updated_at"])
-    return contact
 
 
 def message_generate(
@@ -118,18 +108,16 @@ def message_generate(
         dynamic=dynamic,
     )
     with transaction.atomic():
-        contact = _contact(workspace, flow.message_channel, address, name, customer_details)
+        contact = contact_upsert(
+            workspace_id=workspace.pk, channel=flow.message_channel, address=address
+        )
+        _contact_details(contact, name, customer_details)
         if contact.opted_out_at is not None:
             raise ApplicationError(
                 f"{address} has opted out of {flow.message_channel} messages; nothing was sent.",
                 code="contact_opted_out",
             )
-        conversation = (
-            Conversation.objects.select_for_update()
-            .filter(flow=flow, contact=contact, closed_at__isnull=True)
-            .order_by("-created_at")
-            .first()
-        ) or conversation_create(workspace=workspace, flow=flow, contact=contact)
+        conversation = conversation_open_for(workspace=workspace, flow=flow, contact=contact)
         if dynamic:
             conversation.context = {
                 **conversation.context,

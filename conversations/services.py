@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -57,6 +57,30 @@ def conversation_create(
         data=payloads.conversation_event(conversation),
     )
     return conversation
+
+
+def contact_upsert(*, workspace_id: uuid.UUID, channel: str, address: str) -> Contact:
+    """The contact for a normalised address, created if new (concurrent creators get
+    the same row). Call inside a transaction: the row stays locked until it ends."""
+    lookup = {"workspace_id": workspace_id, "channel": channel, "address": address}
+    try:
+        with transaction.atomic():
+            return Contact.objects.select_for_update().get_or_create(**lookup)[0]
+    except IntegrityError:  # created concurrently: take theirs
+        return Contact.objects.select_for_update().get(**lookup)
+
+
+def conversation_open_for(
+    *, workspace: Workspace, flow: MessageFlow | None, contact: Contact
+) -> Conversation:
+    """The contact's open conversation in the flow (the newest), else a new one."""
+    found = (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(contact=contact, flow=flow, closed_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    return found or conversation_create(workspace=workspace, flow=flow, contact=contact)
 
 
 def conversation_set_state(*, conversation: Conversation, state: dict) -> Conversation:
