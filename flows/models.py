@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from config.models import TimestampedModel
-from flows.validators import MAX_DELAY_SECONDS, validate_timezone_name
+from flows.validators import MAX_DELAY_SECONDS, validate_days, validate_timezone_name
 from flows.working_hours import WorkingHours
 
 
@@ -54,6 +54,7 @@ class MessageFlow(TimestampedModel):
     working_hours_days = models.JSONField(
         null=True,
         blank=True,
+        validators=[validate_days],
         help_text="ISO weekdays the window opens on (1 = Monday … 7 = Sunday); empty: every day.",
     )
     out_of_hours_message = models.TextField(blank=True)

@@ -19,7 +19,7 @@ from config.fields import StrictBooleanField, StrictCharField, StrictIntegerFiel
 from config.serializers import StrictSerializer
 from flows import working_hours
 from flows.models import Channel, Direction
-from flows.validators import MAX_DELAY_SECONDS, validate_timezone_name
+from flows.validators import MAX_DELAY_SECONDS, parse_days, validate_timezone_name
 
 
 @extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"})
@@ -94,12 +94,10 @@ class DaysField(serializers.ListField):
     child = serializers.JSONField()
 
     def to_internal_value(self, data: object) -> list[int] | None:
-        settings = {"enabled": False, "start": "00:00", "end": "00:00", "timezone": "UTC"}
         try:
-            days = working_hours.WorkingHours.from_settings({**settings, "days": data}).days
+            return parse_days(data)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
-        return sorted(days) if days else None
 
 
 WORKING_HOURS_KEYS = ("enabled", "start", "end", "timezone", "outOfHoursMessage", "days")

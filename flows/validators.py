@@ -22,3 +22,20 @@ def validate_hhmm(value: str) -> None:
         working_hours.parse_hhmm(value)
     except ValueError:
         raise ValidationError(f"'{value}' is not a 24-hour time in HH:MM format.") from None
+
+
+def parse_days(value: object) -> list[int] | None:
+    """Working-hours days as stored: sorted ISO weekdays, or None for every day. Takes
+    1-7 or "mon"…"sun"; raises ValueError with a message naming the problem."""
+    settings = {"enabled": False, "start": "00:00", "end": "00:00", "timezone": "UTC"}
+    days = working_hours.WorkingHours.from_settings({**settings, "days": value}).days
+    return sorted(days) if days else None
+
+
+def validate_days(value: object) -> None:
+    if value is None:
+        return
+    try:
+        parse_days(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None

@@ -126,3 +126,17 @@ def test_adding_an_api_key_in_the_admin_shows_it_once_and_it_works(admin_client,
         f"/admin/workspaces/apikey/{ApiKey.objects.get(name='CRM').pk}/change/"
     )
     assert raw_key not in again.content.decode()
+
+
+def test_admin_refuses_working_days_the_api_would_refuse(client, owner, operator):
+    flow = MessageFlowFactory(workspace=owner.workspace)
+    client.login(username="olivia", password="pw-for-tests-only")
+    url = f"/admin/flows/messageflow/{flow.pk}/change/"
+    data = {**admin_form_data(client.get(url)), "working_hours_days": "[8]"}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "day must be 1-7" in str(response.context["adminform"].form.errors)
+    flow.refresh_from_db()
+    assert flow.working_hours_days is None
