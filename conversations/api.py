@@ -18,6 +18,7 @@ from conversations.outbound import message_generate
 from conversations.replies import conversation_post_message
 from conversations.serializers import (
     ConversationCreateSerializer,
+    ConversationFilterSerializer,
     ConversationMessageCreateSerializer,
     ConversationMessageResultSerializer,
     ConversationSerializer,
@@ -46,11 +47,7 @@ TAGS = ["Conversations"]
     list=extend_schema(
         summary="List conversations",
         tags=TAGS,
-        parameters=[
-            OpenApiParameter("flowId", str),
-            OpenApiParameter("contactId", str),
-            OpenApiParameter("limit", int),
-        ],
+        parameters=[ConversationFilterSerializer, OpenApiParameter("limit", int)],
     ),
     create=extend_schema(
         summary="Create a conversation",
@@ -77,9 +74,14 @@ class ConversationViewSet(
     pagination_class = NewestFirstPagination
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        params = self.request.query_params
+        if self.action != "list":
+            return queryset
+        filters = ConversationFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
         return selectors.conversations_filter(
-            queryset, flow_id=params.get("flowId"), contact_id=params.get("contactId")
+            queryset,
+            flow_id=filters.validated_data.get("flowId"),
+            contact_id=filters.validated_data.get("contactId"),
         )
 
     def create(self, request: Request) -> Response:

@@ -14,19 +14,13 @@ from workspaces.models import Workspace
 LONG_POLL_INTERVAL = 0.25
 
 
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def conversations_filter(
-    queryset: QuerySet, *, flow_id: str | None, contact_id: str | None
+    queryset: QuerySet, *, flow_id: uuid.UUID | None, contact_id: uuid.UUID | None
 ) -> QuerySet:
-    for field, value in (("flow_id", flow_id), ("contact_id", contact_id)):
-        if value is not None:
-            queryset = queryset.filter(**{field: _uuid(value)}) if _uuid(value) else queryset.none()
+    if flow_id is not None:
+        queryset = queryset.filter(flow_id=flow_id)
+    if contact_id is not None:
+        queryset = queryset.filter(contact_id=contact_id)
     return queryset
 
 

@@ -22,6 +22,11 @@ class ConversationCreateSerializer(StateSerializer):
     agentId = serializers.UUIDField(required=False)
 
 
+class ConversationFilterSerializer(serializers.Serializer):
+    flowId = serializers.UUIDField(required=False)
+    contactId = serializers.UUIDField(required=False)
+
+
 class ContactSummarySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     channel = serializers.CharField()

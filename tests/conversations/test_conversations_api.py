@@ -109,3 +109,10 @@ def test_listing_conversations_takes_a_fixed_number_of_queries(
         response = api_client.get(URL)
 
     assert len(response.json()["results"]) == 10
+
+
+def test_a_malformed_filter_is_a_400_naming_it(api_client):
+    response = api_client.get(URL, {"flowId": "not-an-id"})
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("Field 'flowId' is invalid")
