@@ -15,6 +15,7 @@ from agents.models import Agent
 from config.errors import ApplicationError, Conflict, NotFound
 from conversations import payloads
 from conversations.crypto import encrypt_text
+from conversations.delivery import message_route_outbound
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
 from flows.models import MessageFlow
@@ -335,8 +336,6 @@ def message_send(
                 human = agent is None or sender_id != str(agent.pk)
                 if human and not conversation.ai_paused:
                     conversation_pause(conversation=conversation, by=sender_id)
-                from conversations.delivery import message_route_outbound
-
                 message_route_outbound(message=message, approved=True)
     except DatabaseError as exc:
         raise ApplicationError(
