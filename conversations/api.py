@@ -13,7 +13,7 @@ from config.openapi import SEED_000_EXAMPLES, SEED_001_EXAMPLES, SEED_002_EXAMPL
 from config.pagination import NewestFirstPagination
 from conversations import selectors
 from conversations.delivery import message_approve, message_cancel
-from conversations.models import Conversation
+from conversations.models import Conversation, Message
 from conversations.outbound import message_generate
 from conversations.replies import conversation_post_message
 from conversations.serializers import (
@@ -315,17 +315,16 @@ class GenerateMessageView(WorkspaceAPIView):
 
 
 class MessageActionView(WorkspaceAPIView):
-    action_name = ""
+    """POST on one message of a conversation of the workspace; subclasses say what."""
+
+    def act(self, message: Message) -> Message:
+        raise NotImplementedError
 
     def post(self, request: Request, conversation_id: str, message_id: str) -> Response:
         conversation = conversation_for_workspace(
             workspace=self.workspace, conversation_id=conversation_id
         )
-        message = selectors.message_or_404(conversation, message_id)
-        if self.action_name == "send":
-            message = message_approve(message=message)
-        else:
-            message = message_cancel(message=message, reason="Canceled through the API.")
+        message = self.act(selectors.message_or_404(conversation, message_id))
         return Response(MessageSerializer(message).data)
 
 
@@ -339,7 +338,8 @@ class MessageActionView(WorkspaceAPIView):
     )
 )
 class MessageSendView(MessageActionView):
-    action_name = "send"
+    def act(self, message: Message) -> Message:
+        return message_approve(message=message)
 
 
 @extend_schema_view(
@@ -352,4 +352,5 @@ class MessageSendView(MessageActionView):
     )
 )
 class MessageCancelView(MessageActionView):
-    action_name = "cancel"
+    def act(self, message: Message) -> Message:
+        return message_cancel(message=message, reason="Canceled through the API.")
