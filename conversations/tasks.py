@@ -43,10 +43,15 @@ def backoff(retries: int, retry_after: float | None) -> float:
 @shared_task(name="conversations.generate_reply", bind=True, max_retries=None)
 def generate_reply(self, conversation_id: str) -> None:
     conversation = (
-        Conversation.objects.filter(pk=conversation_id).only("reply_due_at", "ai_paused").first()
+        Conversation.objects.filter(pk=conversation_id)
+        .only("reply_due_at", "ai_paused", "ai_paused_until")
+        .first()
     )
     if conversation is None or conversation.reply_due_at is None:
         return  # deleted, or already answered
+    if conversation.ai_paused_now(timezone.now()):
+        Conversation.objects.filter(pk=conversation.pk).update(reply_due_at=None)
+        return  # a person has taken over
     if conversation.reply_due_at > timezone.now() + timedelta(seconds=1):
         return  # not due yet (the window moved); a later task or the sweep runs it
     started_at = reply_lock_acquire(conversation_id=conversation.pk)
@@ -66,6 +71,17 @@ def generate_reply(self, conversation_id: str) -> None:
                 )
             return
         raise self.retry(countdown=backoff(self.request.retries, exc.retry_after)) from exc
+    except Exception as exc:
+        # Anything else (a database error, a bug) fails this owed reply once, with an
+        # event, instead of being re-run by the sweep every 10 s at a model call each.
+        logger.exception("Reply generation crashed in conversation %s", conversation.pk)
+        started_at = reply_lock_acquire(conversation_id=conversation.pk)
+        if started_at is not None:
+            reply_give_up(
+                conversation_id=conversation.pk,
+                started_at=started_at,
+                message=f"Internal error: {type(exc).__name__}",
+            )
 
 
 @shared_task(name="conversations.sweep_due_replies")

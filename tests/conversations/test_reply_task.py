@@ -84,3 +84,29 @@ def test_an_owed_reply_whose_agent_was_deleted_fails_once_instead_of_forever(owe
     owed.refresh_from_db()
     assert owed.reply_due_at is None
     assert Event.objects.filter(type="reply.failed").count() == 1
+
+
+def test_an_unexpected_error_fails_the_owed_reply_once(owed, monkeypatch):
+    from conversations import replies
+
+    def crash(conversation: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(replies, "prompt_for", crash)
+
+    generate_reply.apply(args=[str(owed.pk)])
+
+    owed.refresh_from_db()
+    assert owed.reply_due_at is None
+    assert owed.reply_started_at is None
+    assert Event.objects.get(type="reply.failed").data["error"] == "Internal error: RuntimeError"
+
+
+def test_a_paused_conversation_gets_no_reply_from_the_task(owed, fake_anthropic):
+    Conversation.objects.filter(pk=owed.pk).update(ai_paused=True)
+
+    generate_reply.apply(args=[str(owed.pk)])
+
+    assert fake_anthropic.requests == []
+    owed.refresh_from_db()
+    assert owed.reply_due_at is None
