@@ -57,6 +57,17 @@ class WorkspaceScopedMixin:
                 raise ImmediateResponse(outcome)
             self._idempotency = outcome
 
+    def handle_exception(self, exc: Exception) -> Response:
+        try:
+            return super().handle_exception(exc)
+        except BaseException:
+            # An unhandled error becomes a 500 outside DRF, so finalize_response never
+            # sees it: free the key here, or it would answer 409 until the record expires.
+            if self._idempotency is not None:
+                self._idempotency.delete()
+                self._idempotency = None
+            raise
+
     def finalize_response(
         self, request: Request, response: Response, *args: object, **kwargs: object
     ) -> Response:

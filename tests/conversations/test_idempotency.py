@@ -91,3 +91,23 @@ def test_idempotency_applies_to_the_v1_api_routes_too(api_client):
     )
 
     assert first.json()["_id"] == second.json()["_id"]
+
+
+def test_a_key_is_free_again_after_a_server_error(api_client, workspace, monkeypatch):
+    from conversations import services
+
+    conversation = ConversationFactory(workspace=workspace)
+    api_client.raise_request_exception = False
+
+    def crash(**kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "message_create", crash)
+        failed = api_client.post(
+            URL, payload(conversation), format="json", HTTP_IDEMPOTENCY_KEY="k-9"
+        )
+    retried = api_client.post(URL, payload(conversation), format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+
+    assert failed.status_code == 500
+    assert retried.status_code == 201
