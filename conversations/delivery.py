@@ -321,22 +321,31 @@ def _attempt(message: Message, now: datetime) -> tuple[str, str, str]:
     except email_channel.EmailPermanentError as exc:
         _finish(message, DeliveryStatus.FAILED, "message.failed", error_message=exc.message)
         return "failed", "", ""
+    except Exception:
+        # A bug, not a provider answer: fail the message (with an event) rather than
+        # leave it "sending", where the stale recovery would send it again.
+        logger.exception("Sending message %s crashed", message.pk)
+        _finish(message, DeliveryStatus.FAILED, "message.failed", error_message="Internal error.")
+        return "failed", "", ""
+    # Stored at once, not with the batch: Twilio's status callback may come back before
+    # the batch ends, and finds the message by this id. Only a row still "sending" moves,
+    # so a callback that already moved it forward is not undone.
+    Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
+        status=status, provider_message_id=provider_id, sent_at=now, updated_at=now
+    )
     return "sent", provider_id, status
 
 
 def _record_sent(sent: list[tuple[Message, str, str]], now: datetime) -> None:
+    """The batch's message.sent events, in one INSERT per workspace."""
     if not sent:
         return
     by_workspace: dict[object, list] = {}
+    for message, provider_id, status in sent:
+        message.status, message.provider_message_id = status, provider_id
+        message.sent_at = message.updated_at = now
+        by_workspace.setdefault(message.workspace_id, []).append(message)
     with transaction.atomic():
-        for message, provider_id, status in sent:
-            message.status, message.provider_message_id = status, provider_id
-            message.sent_at = message.updated_at = now
-            by_workspace.setdefault(message.workspace_id, []).append(message)
-        Message.objects.bulk_update(
-            [message for message, _, _ in sent],
-            ["status", "provider_message_id", "sent_at", "updated_at"],
-        )
         for workspace_id, messages in by_workspace.items():
             events_record(
                 workspace_id=workspace_id,

@@ -191,3 +191,19 @@ def test_unsubscribe_link_opts_the_contact_out_and_cancels_pending(client, email
     pending.refresh_from_db()
     assert pending.status == DeliveryStatus.CANCELED
     assert client.post("/unsubscribe/forged").status_code == 404
+
+
+def test_a_crash_while_sending_fails_the_message_instead_of_leaving_it_sending(
+    email_flow, monkeypatch
+):
+    message = scheduled_message(email_flow)
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(delivery, "_send", crash)
+
+    assert delivery.deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.FAILED
+    assert Event.objects.filter(type="message.failed").count() == 1
