@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -83,9 +83,20 @@ def inbound_receive(
     now: datetime | None = None,
 ) -> Message | None:
     """Stores the customer's message and decides what follows. Returns None when the
-    provider's id was seen before (a repeated webhook stores nothing new)."""
-    now = now or timezone.now()
-    with transaction.atomic():
+    provider's id was seen before (a repeated webhook stores nothing new; two arriving
+    at once are told apart by the unique constraint on the id)."""
+    try:
+        return _receive(
+            workspace_id=workspace_id,
+            flow=flow,
+            channel=channel,
+            from_address=from_address,
+            text=text,
+            provider_message_id=provider_message_id,
+            conversation=conversation,
+            now=now or timezone.now(),
+        )
+    except IntegrityError:
         if (
             provider_message_id
             and Message.objects.filter(
@@ -93,42 +104,64 @@ def inbound_receive(
             ).exists()
         ):
             return None
-        contact = contact_upsert(workspace_id=workspace_id, channel=channel, address=from_address)
-        conversation = conversation or conversation_open_for(
-            workspace=Workspace.objects.get(pk=workspace_id), flow=flow, contact=contact
-        )
-        message = message_create(
-            conversation=conversation,
-            role=Role.USER,
-            text=text,
-            sender_id=contact.address,
-            sender_type="contact",
-            status=DeliveryStatus.RECEIVED,
-        )
-        Message.objects.filter(pk=message.pk).update(provider_message_id=provider_message_id)
-        event_record(
-            workspace_id=workspace_id,
-            type="message.received",
-            conversation_id=conversation.pk,
-            data={
-                "conversation_id": str(conversation.pk),
-                "message_id": str(message.pk),
-                "channel": channel,
-                **({} if conversation.hipaa else {"text": text}),
-            },
-        )
-        word = keyword(text) if channel == Channel.SMS else ""
-        if word in STOP_WORDS:
-            contact_opt_out(contact=contact, reason=f"keyword {word}")
-            _confirm(conversation, settings.SMS_OPT_OUT_MESSAGE)
-        elif word in START_WORDS and contact.opted_out_at is not None:
-            contact_opt_in(contact=contact, reason=f"keyword {word}")
-            _confirm(conversation, settings.SMS_OPT_IN_MESSAGE)
-        elif word in HELP_WORDS:
-            help_text = conversation.workspace.help_text or settings.SMS_HELP_MESSAGE
-            _confirm(conversation, help_text, always=True)
-        elif contact.opted_out_at is None:
-            _answer_later(conversation, now)
+        raise
+
+
+@transaction.atomic
+def _receive(
+    *,
+    workspace_id: object,
+    flow: MessageFlow | None,
+    channel: str,
+    from_address: str,
+    text: str,
+    provider_message_id: str,
+    conversation: Conversation | None,
+    now: datetime,
+) -> Message | None:
+    if (
+        provider_message_id
+        and Message.objects.filter(
+            workspace_id=workspace_id, provider_message_id=provider_message_id
+        ).exists()
+    ):
+        return None
+    contact = contact_upsert(workspace_id=workspace_id, channel=channel, address=from_address)
+    conversation = conversation or conversation_open_for(
+        workspace=Workspace.objects.get(pk=workspace_id), flow=flow, contact=contact
+    )
+    message = message_create(
+        conversation=conversation,
+        role=Role.USER,
+        text=text,
+        sender_id=contact.address,
+        sender_type="contact",
+        status=DeliveryStatus.RECEIVED,
+        provider_message_id=provider_message_id,
+    )
+    event_record(
+        workspace_id=workspace_id,
+        type="message.received",
+        conversation_id=conversation.pk,
+        data={
+            "conversation_id": str(conversation.pk),
+            "message_id": str(message.pk),
+            "channel": channel,
+            **({} if conversation.hipaa else {"text": text}),
+        },
+    )
+    word = keyword(text) if channel == Channel.SMS else ""
+    if word in STOP_WORDS:
+        contact_opt_out(contact=contact, reason=f"keyword {word}")
+        _confirm(conversation, settings.SMS_OPT_OUT_MESSAGE)
+    elif word in START_WORDS and contact.opted_out_at is not None:
+        contact_opt_in(contact=contact, reason=f"keyword {word}")
+        _confirm(conversation, settings.SMS_OPT_IN_MESSAGE)
+    elif word in HELP_WORDS:
+        help_text = conversation.workspace.help_text or settings.SMS_HELP_MESSAGE
+        _confirm(conversation, help_text, always=True)
+    elif contact.opted_out_at is None:
+        _answer_later(conversation, now)
     return message
 
 

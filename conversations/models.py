@@ -152,6 +152,14 @@ class Message(TimestampedModel):
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            # A provider's id names one message: a repeated inbound webhook stores nothing.
+            models.UniqueConstraint(
+                fields=["workspace", "provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_provider_id_unique",
+            )
+        ]
         indexes = [
             models.Index(fields=["conversation", "created_at"]),
             models.Index(

@@ -121,6 +121,7 @@ def message_create(
     llm_model: str = "",
     input_tokens: int | None = None,
     output_tokens: int | None = None,
+    provider_message_id: str = "",
 ) -> Message:
     """Stores one immutable message. The text of HIPAA conversations is encrypted."""
     if reply_to is not None and reply_to.conversation_id != conversation.pk:
@@ -141,6 +142,7 @@ def message_create(
         llm_model=llm_model,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        provider_message_id=provider_message_id,
     )
     Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
     event_record(
