@@ -320,9 +320,9 @@ def webhook_endpoint_create(*, workspace: Workspace, data: dict) -> WebhookEndpo
 
 
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:
-    for field in ("url", "event_types", "description"):
-        if field in data:
-            setattr(endpoint, field, data[field])
+    changed = [field for field in ("url", "event_types", "description") if field in data]
+    for field in changed:
+        setattr(endpoint, field, data[field])
     if "enabled" in data and data["enabled"] != endpoint.enabled:
         endpoint.enabled = data["enabled"]
         # Re-enabling starts the 5-day failure clock afresh.
@@ -330,7 +330,10 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, data: dict) -> Webhook
             "" if endpoint.enabled else WebhookEndpoint.DisabledReason.BY_CLIENT
         )
         endpoint.failing_since = None
-    endpoint.save()
+        changed += ["enabled", "disabled_reason", "failing_since"]
+    # Only what the client changed: workers write last_success_at, failing_since and
+    # enabled (auto-disable) concurrently, and a whole-row save would undo them.
+    endpoint.save(update_fields=[*changed, "updated_at"])
     return endpoint
 
 

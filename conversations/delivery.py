@@ -477,7 +477,6 @@ def _unknown_outcome(message: Message, error: str) -> str:
                 exclude=known,
             )
         except sms_channel.SmsError:
-            found = None
             # Cannot tell yet: keep it "sending"; recover_stale_sending asks again later.
             return "unknown"
         if found:

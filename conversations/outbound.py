@@ -119,9 +119,11 @@ def message_generate(
             )
         conversation = conversation_open_for(workspace=workspace, flow=flow, contact=contact)
         if dynamic:
+            earlier = conversation.context.get("dynamic")
             conversation.context = {
                 **conversation.context,
-                "dynamic": {**conversation.context.get("dynamic", {}), **dynamic},
+                # context is free-form through the API: "dynamic" may hold anything there
+                "dynamic": {**(earlier if isinstance(earlier, dict) else {}), **dynamic},
             }
             conversation.save(update_fields=["context", "updated_at"])
         message = message_create(

@@ -198,6 +198,8 @@ def conversation_post_message(
                 message = message_create(
                     conversation=conversation, role=role, text=content, metadata=metadata
                 )
+                if role == Role.AGENT:  # written elsewhere: goes to the customer's channel
+                    message_route_outbound(message=message, approved=True)
             if state is not None:
                 conversation_set_state(conversation=conversation, state=state)
     except BaseException:

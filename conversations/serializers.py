@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -180,7 +181,9 @@ class EventQuerySerializer(serializers.Serializer):
     after = serializers.IntegerField(required=False, min_value=0, default=0)
     type = serializers.CharField(required=False)
     conversation = serializers.UUIDField(required=False)
-    wait = serializers.IntegerField(required=False, min_value=0, max_value=30, default=0)
+    wait = serializers.IntegerField(
+        required=False, min_value=0, max_value=settings.EVENTS_MAX_WAIT, default=0
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
 
 

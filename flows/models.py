@@ -94,8 +94,8 @@ class MessageFlow(TimestampedModel):
         )
 
     def clean(self) -> None:
-        # The admin's form and the API's serializer both end here, so the rule that a
-        # flow's agent belongs to the flow's workspace is written once.
+        # The admin's rule; the API enforces the same with WorkspaceRelatedField, which
+        # only finds agents and senders of the request's workspace.
         if self.agent_id and self.workspace_id and self.agent.workspace_id != self.workspace_id:
             raise ValidationError({"agent": "The agent belongs to another workspace."})
         if self.sender_id and self.workspace_id and self.sender.workspace_id != self.workspace_id:

@@ -38,7 +38,9 @@ def _defaults() -> dict:
         field = MessageFlow._meta.get_field(name)
         if field.default is not NOT_PROVIDED:
             defaults[name] = field.get_default()
-        elif field.blank and not field.is_relation:
+        elif field.null:
+            defaults[name] = None  # e.g. sender (the workspace default), days (every day)
+        elif field.blank:
             defaults[name] = ""
     return defaults
 

@@ -17,13 +17,6 @@ def validate_timezone_name(value: str) -> None:
         ) from None
 
 
-def validate_hhmm(value: str) -> None:
-    try:
-        working_hours.parse_hhmm(value)
-    except ValueError:
-        raise ValidationError(f"'{value}' is not a 24-hour time in HH:MM format.") from None
-
-
 def parse_days(value: object) -> list[int] | None:
     """Working-hours days as stored: sorted ISO weekdays, or None for every day. Takes
     1-7 or "mon"…"sun"; raises ValueError with a message naming the problem."""

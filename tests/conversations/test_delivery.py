@@ -207,3 +207,22 @@ def test_a_crash_while_sending_fails_the_message_instead_of_leaving_it_sending(
     message.refresh_from_db()
     assert message.status == DeliveryStatus.FAILED
     assert Event.objects.filter(type="message.failed").count() == 1
+
+
+def test_an_agent_message_posted_through_seed_002_goes_to_the_customer(api_client, email_flow):
+    contact = Contact.objects.create(
+        workspace=email_flow.workspace, channel="Email", address="a@b.example"
+    )
+    conversation = Conversation.objects.create(
+        workspace=email_flow.workspace, flow=email_flow, contact=contact, channel="Email"
+    )
+
+    body = api_client.post(
+        f"/v1/conversations/{conversation.pk}/messages",
+        {"role": "agent", "content": "Written by our scheduler."},
+        format="json",
+    ).json()
+
+    assert body["message"]["status"] == "scheduled"
+    assert delivery.deliver(body["message"]["id"]) == "sent"
+    assert "Written by our scheduler." in mail.outbox[0].body

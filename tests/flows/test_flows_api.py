@@ -257,3 +257,18 @@ def test_listing_flows_takes_a_fixed_number_of_queries(
         response = api_client.get(URL)
 
     assert len(response.json()["results"]) == 10
+
+
+def test_put_resets_days_and_sender_to_their_defaults(api_client, agent, workspace):
+    from channels.models import Sender
+
+    sender = Sender.objects.create(workspace=workspace, channel="SMS", address="+14155550100")
+    payload = seed_request(agent.pk)
+    payload["settings"]["responseSettings"]["days"] = [1, 2]
+    created = api_client.post(URL, {**payload, "sender": str(sender.pk)}, format="json").json()
+    assert created["settings"]["responseSettings"]["workingHours"]["days"] == [1, 2]
+
+    body = api_client.put(f"{URL}/{created['_id']}", seed_request(agent.pk), format="json").json()
+
+    assert body["sender"] is None
+    assert "days" not in body["settings"]["responseSettings"]["workingHours"]
