@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from config.errors import Conflict
+from config.tasking import MAX_COUNTDOWN, enqueue_at
 from conversations.events import event_record
 from conversations.models import Event
 from conversations.payloads import iso
@@ -67,10 +68,6 @@ JITTER = 0.2
 # An endpoint failing this long without a single success is disabled.
 DISABLE_AFTER = timedelta(days=5)
 
-# Countdowns stay well under the broker's visibility timeout; later attempts are left to
-# the sweep. The sweep only takes deliveries this late, so it does not duplicate tasks
-# that are merely waiting in a busy queue.
-MAX_COUNTDOWN = 300.0
 SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 1000
 
@@ -518,20 +515,10 @@ def _record_successes(succeeded: list[tuple[WebhookDelivery, datetime, PostResul
 
 
 def delivery_enqueue(*, delivery_id: uuid.UUID, at: datetime) -> None:
-    """A task for the attempt due at `at`, unless that is further off than MAX_COUNTDOWN
-    (the sweep takes it then). A broker that is down is logged; the sweep catches up."""
-    countdown = max(0.0, (at - timezone.now()).total_seconds())
-    if countdown > MAX_COUNTDOWN:
-        return
+    """A task for the attempt due at `at`; when it cannot be, the sweep sends it."""
     from channels.tasks import webhook_deliver_task
 
-    try:
-        # No countdown at all when due: an ETA task waits in the worker's timer instead
-        # of going straight to a free process.
-        options = {"countdown": countdown} if countdown >= 0.5 else {}
-        webhook_deliver_task.apply_async(args=[str(delivery_id)], **options)
-    except Exception:
-        logger.warning("Could not enqueue webhook delivery %s; the sweep will send it", delivery_id)
+    enqueue_at(webhook_deliver_task, [str(delivery_id)], at)
 
 
 # --- Delivery -------------------------------------------------------------------------
@@ -692,6 +679,8 @@ def webhooks_sweep() -> int:
             status=WebhookDelivery.Status.PENDING,
             next_attempt_at__lte=now,
             next_attempt_at__gt=now - SWEEP_GRACE,
+            # Only attempts scheduled too far ahead for a countdown task: the others
+            # have a task waiting in the queue, which the sweep must not duplicate.
             updated_at__lt=F("next_attempt_at") - timedelta(seconds=MAX_COUNTDOWN),
         ).values_list("id", flat=True)[:SWEEP_BATCH]
     )

@@ -23,6 +23,7 @@ from channels import email as email_channel
 from channels import sms as sms_channel
 from channels.services import sender_for_flow
 from config.errors import Conflict
+from config.tasking import MAX_COUNTDOWN, enqueue_at
 from conversations import payloads
 from conversations.events import event_record, events_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message
@@ -31,9 +32,6 @@ from flows.working_hours import is_open, next_closing, next_opening
 
 logger = logging.getLogger(__name__)
 
-# Countdowns stay far below the broker's visibility timeout (Redis would redeliver a
-# task that waits longer); anything later is left to the sweep.
-MAX_COUNTDOWN = 300
 # A due message enqueued this recently is left alone by the sweep; a task lost after
 # the broker took it delays its send by at most this much.
 DISPATCH_LEASE = timedelta(seconds=15)
@@ -83,18 +81,12 @@ def _event(message: Message, conversation: Conversation, type_: str, **extra: ob
 
 
 def enqueue_send(message_id: str, send_at: datetime) -> None:
-    """Enqueue the send task; a broker that is down is logged, and the sweep catches up."""
+    """Enqueue the send task; when it cannot be, dispatch_due sends it."""
     from conversations import tasks
 
-    countdown = max(0.0, (send_at - timezone.now()).total_seconds())
-    if countdown > MAX_COUNTDOWN:
-        return
-    try:
-        tasks.send_message.apply_async(args=[message_id], countdown=countdown)
-    except Exception:
+    if not enqueue_at(tasks.send_message, [message_id], send_at):
         # No lease without a task: the next sweep (every 2 s) takes the message.
-        Message.objects.filter(pk=message_id).update(enqueued_at=None)
-        logger.warning("Could not enqueue send of %s; the sweep will send it", message_id)
+        Message.objects.filter(pk=message_id, enqueued_at=send_at).update(enqueued_at=None)
 
 
 @transaction.atomic

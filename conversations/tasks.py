@@ -10,28 +10,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents.llm import TransientLLMError
+from config.tasking import enqueue_at
 from conversations import delivery
 from conversations.models import Conversation
 from conversations.replies import ReplyFailed, reply_generate, reply_give_up
 from conversations.services import reply_lock_acquire
-from workspaces.models import IdempotencyRecord
+from workspaces.idempotency import idempotency_purge
 
 logger = logging.getLogger(__name__)
 
-# Countdowns stay well under the broker's visibility timeout; later replies are left
-# to the sweep, so Redis never redelivers a task that is only waiting.
-MAX_COUNTDOWN = 600
-
 
 def enqueue_reply(conversation_id: str, due_at: datetime) -> None:
-    """Enqueue generation; a broker that is down is logged, and the sweep catches up."""
-    countdown = max(0.0, (due_at - timezone.now()).total_seconds())
-    if countdown > MAX_COUNTDOWN:
-        return
-    try:
-        generate_reply.apply_async(args=[conversation_id], countdown=countdown)
-    except Exception:
-        logger.warning("Could not enqueue reply for %s; the sweep will run it", conversation_id)
+    """Enqueue generation; when it cannot be, sweep_due_replies runs it."""
+    enqueue_at(generate_reply, [conversation_id], due_at)
 
 
 def backoff(retries: int, retry_after: float | None) -> float:
@@ -131,6 +122,4 @@ def recover_stale_sending() -> int:
 
 @shared_task(name="conversations.purge_idempotency_records")
 def purge_idempotency_records() -> int:
-    cutoff = timezone.now() - timedelta(hours=24)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return idempotency_purge()

@@ -72,3 +72,9 @@ def idempotency_finish(*, record: IdempotencyRecord, response: Response) -> None
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         status_code=response.status_code, body=getattr(response, "data", None)
     )
+
+
+def idempotency_purge() -> int:
+    """Forgets keys older than TTL (a beat task runs this hourly)."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - TTL).delete()
+    return deleted
