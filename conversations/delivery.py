@@ -271,7 +271,10 @@ def _before_send(message: Message, now: datetime) -> str:
     hours = flow.working_hours()
     if not automatic and not is_open(now, hours):
         # The hours changed since it was scheduled: wait for the next opening again.
-        Message.objects.filter(pk=message.pk).update(status=DeliveryStatus.DRAFT)
+        # Not an attempt: give back the one the claim counted.
+        Message.objects.filter(pk=message.pk).update(
+            status=DeliveryStatus.DRAFT, send_attempts=F("send_attempts") - 1
+        )
         message.status = DeliveryStatus.DRAFT
         message_schedule(message=message, send_at=next_opening(now, hours))
         return "deferred"

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from config.errors import ApplicationError, Conflict, NotFound
-from conversations import payloads
+from conversations import payloads, selectors
 from conversations.crypto import encrypt_text
 from conversations.delivery import message_route_outbound
 from conversations.events import event_record
@@ -302,11 +302,7 @@ def message_send(
                 "Field 'reply_to_message_id' must name a message of the same conversation.",
                 code="validation_error",
             )
-    flow = None
-    if flow_id is not None:
-        flow = MessageFlow.objects.filter(workspace=workspace, pk=flow_id).first()
-        if flow is None:
-            raise NotFound(f"Message flow not found: {flow_id}.")
+    flow = selectors.flow_or_none(workspace, flow_id)
     role = {"user": Role.USER, "agent": Role.AGENT}.get(sender_type, Role.SYSTEM)
     try:
         with transaction.atomic():
