@@ -2,10 +2,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.serializers import BaseSerializer
 
 from agents.models import Agent
+from agents.openapi import AGENT_EXAMPLES
 from agents.serializers import AgentSerializer
 from agents.services import agent_create, agent_delete, agent_update
-from config.openapi import AGENT_EXAMPLES
-from config.pagination import NewestFirstPagination
+from core.pagination import NewestFirstPagination
 from workspaces.api import WorkspaceModelViewSet
 
 
@@ -26,6 +26,7 @@ class AgentViewSet(WorkspaceModelViewSet):
     queryset = Agent.objects.all()
     serializer_class = AgentSerializer
     pagination_class = NewestFirstPagination
+    not_found_name = "Agent"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: BaseSerializer) -> None:

@@ -16,6 +16,8 @@ from typing import Protocol
 import anthropic
 from django.conf import settings
 
+from core.retry import parse_retry_after
+
 
 @dataclass(frozen=True)
 class Completion:
@@ -60,13 +62,8 @@ class Provider(Protocol):
 
 
 def _retry_after(response: object) -> float | None:
-    if response is None:
-        return None
-    value = getattr(response, "headers", {}).get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    headers = getattr(response, "headers", None) or {}
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def _provider_message(exc: anthropic.APIStatusError) -> str:

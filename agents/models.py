@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from config.models import TimestampedModel
+from core.models import TimestampedModel
 
 MAX_TOKENS_LIMIT = 64_000
 

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from agents.models import MAX_TOKENS_LIMIT, Agent
-from config.fields import StrictCharField, StrictFloatField, StrictIntegerField
-from config.serializers import StrictSerializer
+from core.fields import StrictCharField, StrictFloatField, StrictIntegerField
+from core.serializers import StrictSerializer
 
 
 class AgentSerializer(StrictSerializer):

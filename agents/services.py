@@ -1,7 +1,7 @@
 from django.db.models import ProtectedError
 
 from agents.models import Agent
-from config.errors import Conflict
+from core.errors import Conflict
 from workspaces.models import Workspace
 
 

@@ -99,8 +99,8 @@ def main() -> None:
     django.setup()
     from django.db import connection, transaction
 
-    from conversations.delivery import message_schedule
     from conversations.models import Contact, Conversation, DeliveryStatus, Message
+    from conversations.scheduling import message_schedule
     from tests.factories import MessageFlowFactory
     from workspaces.models import Workspace
 

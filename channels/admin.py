@@ -9,6 +9,3 @@ class SenderAdmin(WorkspaceScopedAdmin):
     list_display = ("address", "channel", "workspace", "messaging_service_sid", "is_default")
     list_filter = ("channel", "is_default")
     search_fields = ("address", "workspace__name")
-
-
-import channels.webhook_admin  # noqa: E402, F401 - registers the webhook models

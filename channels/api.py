@@ -4,7 +4,7 @@ from rest_framework.serializers import BaseSerializer
 from channels.models import Sender
 from channels.serializers import SenderSerializer
 from channels.services import sender_create, sender_update
-from config.pagination import NewestFirstPagination
+from core.pagination import NewestFirstPagination
 from workspaces.api import WorkspaceModelViewSet
 
 TAGS = ["Senders"]
@@ -40,6 +40,7 @@ class SenderViewSet(WorkspaceModelViewSet):
     queryset = Sender.objects.all()
     serializer_class = SenderSerializer
     pagination_class = NewestFirstPagination
+    not_found_name = "Sender"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: BaseSerializer) -> None:

@@ -16,30 +16,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from channels.errors import PermanentError, TransientError
+
 REPLY_PREFIX = "reply+"
 _REPLY_SALT = "channels.email.reply-address"
 _UNSUBSCRIBE_SALT = "email-unsubscribe"
 # 80 bits: forging a reply address needs ~2**80 tries; keeps the local part at 49 chars.
 _REPLY_MAC_BYTES = 10
 _LINE_BREAKS = re.compile(r"[\r\n]+")
-
-
-class EmailTransientError(Exception):
-    """Worth retrying later: connection trouble, timeouts, 4xx SMTP responses."""
-
-    def __init__(self, message: str, *, code: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class EmailPermanentError(Exception):
-    """Retrying will not help: the server refused with a 5xx response."""
-
-    def __init__(self, message: str, *, code: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def _one_line(value: str) -> str:
@@ -153,8 +137,8 @@ def build_email(
 
 def _classify_code(code: int, message: str) -> Exception:
     if 400 <= code < 500:
-        return EmailTransientError(message, code=code)
-    return EmailPermanentError(message, code=code)
+        return TransientError(message, code=str(code))
+    return PermanentError(message, code=str(code))
 
 
 def send_email(email: EmailMultiAlternatives) -> str:
@@ -170,13 +154,13 @@ def send_email(email: EmailMultiAlternatives) -> str:
         code = min(codes) if codes else 550
         raise _classify_code(code, f"recipient refused: {detail}") from exc
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
-        raise EmailTransientError(f"SMTP connection failed: {exc}") from exc
+        raise TransientError(f"SMTP connection failed: {exc}") from exc
     except smtplib.SMTPResponseException as exc:
         message = f"SMTP {exc.smtp_code}: {_decode(exc.smtp_error)}"
         raise _classify_code(exc.smtp_code, message) from exc
     except (smtplib.SMTPException, OSError) as exc:
         # Timeouts, refused connections, TLS failures and unexpected SMTP replies.
-        raise EmailTransientError(f"SMTP error: {exc!r}") from exc
+        raise TransientError(f"SMTP error: {exc!r}") from exc
     return email.extra_headers["Message-ID"]
 
 

@@ -1,8 +1,12 @@
 from django.db import models
 from django.db.models import Q
 
-from config.models import TimestampedModel
-from flows.models import Channel
+from core.models import TimestampedModel
+
+
+class Channel(models.TextChoices):
+    SMS = "SMS", "SMS"
+    EMAIL = "Email", "Email"
 
 
 class Sender(TimestampedModel):
@@ -32,8 +36,3 @@ class Sender(TimestampedModel):
 
     def __str__(self) -> str:
         return self.address
-
-
-# The webhook models live in their own module; importing them here registers them with
-# the app (Django only looks in models.py).
-from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -1,10 +1,9 @@
 from rest_framework import serializers
 
 from channels.addresses import AddressError, normalize_address
-from config.fields import StrictBooleanField, StrictCharField
-from config.serializers import StrictSerializer
-from flows.models import Channel
-from flows.serializers import CanonicalChoiceField
+from channels.models import Channel
+from core.fields import CanonicalChoiceField, StrictBooleanField, StrictCharField
+from core.serializers import StrictSerializer
 
 
 class SenderSerializer(StrictSerializer):

@@ -3,9 +3,8 @@ import time
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from channels.models import Sender
-from config.errors import Conflict
-from flows.models import Channel, MessageFlow
+from channels.models import Channel, Sender
+from core.errors import Conflict
 from workspaces.models import Workspace
 
 
@@ -30,30 +29,27 @@ def sender_create(*, workspace: Workspace, data: dict) -> Sender:
     return _save(Sender(workspace=workspace, **data))
 
 
+def sender_address(*, sender: Sender | None, channel: str) -> tuple[str, str]:
+    """(address, messaging service SID) to send from: the sender's, else the
+    deployment's shared default (TWILIO_FROM_NUMBER / DEFAULT_FROM_EMAIL)."""
+    if sender is not None:
+        return sender.address, sender.messaging_service_sid
+    if channel == Channel.SMS:
+        return settings.TWILIO_FROM_NUMBER, ""
+    return settings.DEFAULT_FROM_EMAIL, ""
+
+
 def sender_update(*, sender: Sender, data: dict) -> Sender:
     for field, value in data.items():
         setattr(sender, field, value)
     return _save(sender)
 
 
-def sender_for_flow(flow: MessageFlow) -> tuple[str, str]:
-    """(address, messaging service SID) a flow sends from: its own sender, else the
-    workspace's default for the channel, else TWILIO_FROM_NUMBER / DEFAULT_FROM_EMAIL."""
-    sender = (
-        flow.sender if flow.sender_id else _default_sender(flow.workspace_id, flow.message_channel)
-    )
-    if sender is not None:
-        return sender.address, sender.messaging_service_sid
-    if flow.message_channel == Channel.SMS:
-        return settings.TWILIO_FROM_NUMBER, ""
-    return settings.DEFAULT_FROM_EMAIL, ""
-
-
 _DEFAULTS: dict[tuple, tuple[float, Sender | None]] = {}
 DEFAULT_SENDER_TTL = 5.0  # seconds a worker reuses the lookup; a change applies after it
 
 
-def _default_sender(workspace_id: object, channel: str) -> Sender | None:
+def default_sender(workspace_id: object, channel: str) -> Sender | None:
     """The workspace's default sender for a channel, cached briefly per process: a
     campaign sends thousands of messages through the same one."""
     key = (workspace_id, channel)

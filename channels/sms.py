@@ -21,12 +21,19 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from channels.errors import PermanentError, TransientError, TransportError, UnknownOutcomeError
+
 logger = logging.getLogger(__name__)
 
 # One value for connect and read: the SDK rejects a (connect, read) tuple.
 DEFAULT_TIMEOUT_SECONDS = 10.0
 OPTED_OUT_CODE = "21610"
 TOO_MANY_REQUESTS_CODE = "20429"
+
+
+def is_opted_out(error: PermanentError) -> bool:
+    """Twilio refused because the recipient sent STOP (error 21610)."""
+    return error.code == OPTED_OUT_CODE
 
 
 @dataclass(frozen=True)
@@ -43,29 +50,6 @@ class OutboundSms:
 class SendResult:
     provider_message_id: str
     status: str
-
-
-class SmsError(Exception):
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class SmsTransientError(SmsError):
-    """The provider certainly did not take the message: safe to send again later."""
-
-
-class SmsUnknownOutcomeError(SmsError):
-    """The request may have reached the provider: look it up (find_sent) before re-sending."""
-
-
-class SmsPermanentError(SmsError):
-    """Refused for good (bad number, unsubscribed recipient, bad credentials)."""
-
-    @property
-    def opted_out(self) -> bool:
-        return self.code == OPTED_OUT_CODE
 
 
 class SmsBackend(Protocol):
@@ -116,14 +100,14 @@ def _twilio_client(account_sid: str, auth_token: str, base_url: str, timeout: fl
     return Client(account_sid, auth_token, http_client=http_client)
 
 
-def _from_twilio(exc: TwilioRestException | TwilioServiceException) -> SmsError:
+def _from_twilio(exc: TwilioRestException | TwilioServiceException) -> TransportError:
     code = str(exc.code) if exc.code is not None else None
     message = getattr(exc, "msg", "") or getattr(exc, "detail", "") or str(exc.status)
     if exc.status == 429 or code == TOO_MANY_REQUESTS_CODE:
-        return SmsTransientError(message, code=code)
+        return TransientError(message, code=code)
     if exc.status >= 500:
-        return SmsUnknownOutcomeError(message, code=code)
-    return SmsPermanentError(message, code=code)
+        return UnknownOutcomeError(message, code=code)
+    return PermanentError(message, code=code)
 
 
 def _never_connected(exc: requests.RequestException) -> bool:
@@ -135,11 +119,11 @@ def _never_connected(exc: requests.RequestException) -> bool:
     return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
-def _from_transport(exc: requests.RequestException, *, idempotent: bool) -> SmsError:
+def _from_transport(exc: requests.RequestException, *, idempotent: bool) -> TransportError:
     if idempotent or _never_connected(exc):
-        return SmsTransientError(f"Twilio unreachable: {exc}")
+        return TransientError(f"Twilio unreachable: {exc}")
     # Read timeouts, resets and broken responses all happen after the request was sent.
-    return SmsUnknownOutcomeError(f"No answer from Twilio: {exc}")
+    return UnknownOutcomeError(f"No answer from Twilio: {exc}")
 
 
 class TwilioBackend:

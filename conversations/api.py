@@ -1,21 +1,20 @@
 """HTTP edge for conversations, messages (seeds 001 and 002) and events. Thin: validate,
 call a service, render."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.openapi import SEED_000_EXAMPLES, SEED_001_EXAMPLES, SEED_002_EXAMPLES
-from config.pagination import NewestFirstPagination
+from agents.selectors import agent_for_workspace
 from conversations import selectors
-from conversations.delivery import message_approve, message_cancel
 from conversations.models import Conversation, Message
+from conversations.openapi import SEED_000_EXAMPLES, SEED_001_EXAMPLES, SEED_002_EXAMPLES
 from conversations.outbound import message_generate
 from conversations.replies import conversation_post_message
+from conversations.scheduling import message_approve, message_cancel
 from conversations.serializers import (
     ConversationCreateSerializer,
     ConversationFilterSerializer,
@@ -33,11 +32,12 @@ from conversations.serializers import (
 from conversations.services import (
     conversation_create,
     conversation_delete,
-    conversation_for_workspace,
     conversation_pause,
     conversation_resume,
     message_send,
 )
+from core.pagination import NewestFirstPagination, OldestFirstPagination
+from flows.selectors import flow_for_workspace
 from workspaces.api import WorkspaceAPIView, WorkspaceViewSetMixin
 
 TAGS = ["Conversations"]
@@ -67,13 +67,15 @@ class ConversationViewSet(
 ):
     """Conversations: state (playbook, phase, systemMessage, context), flow and contact."""
 
-    queryset = Conversation.objects.select_related("flow", "contact").annotate(
-        message_count=Count("messages")
-    )
+    queryset = Conversation.objects.all()
     serializer_class = ConversationSerializer
     pagination_class = NewestFirstPagination
+    not_found_name = "Conversation"
 
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        return selectors.conversations_annotated()
+
+    def safely_filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.action != "list":
             return queryset
         filters = ConversationFilterSerializer(data=self.request.query_params)
@@ -88,13 +90,20 @@ class ConversationViewSet(
         data = ConversationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        flow = selectors.flow_or_none(self.workspace, fields.pop("flowId", None))
-        agent = selectors.agent_or_none(self.workspace, fields.pop("agentId", None))
+        flow_id, agent_id = fields.pop("flowId", None), fields.pop("agentId", None)
+        flow = flow_for_workspace(workspace=self.workspace, flow_id=flow_id) if flow_id else None
+        agent = (
+            agent_for_workspace(workspace=self.workspace, agent_id=agent_id) if agent_id else None
+        )
         conversation = conversation_create(
             workspace=self.workspace, flow=flow, agent=agent, state=fields
         )
-        conversation = selectors.conversation_detail(conversation.pk)
-        return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
+        return Response(self._detail(conversation), status=status.HTTP_201_CREATED)
+
+    def _detail(self, conversation: Conversation) -> dict:
+        return ConversationSerializer(
+            selectors.conversation_detail(workspace=self.workspace, conversation_id=conversation.pk)
+        ).data
 
     def perform_destroy(self, instance: Conversation) -> None:
         conversation_delete(conversation=instance)
@@ -109,7 +118,7 @@ class ConversationViewSet(
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
         conversation = conversation_pause(conversation=self.get_object(), by="api")
-        return Response(ConversationSerializer(selectors.conversation_detail(conversation.pk)).data)
+        return Response(self._detail(conversation))
 
     @extend_schema(
         summary="Resume the AI", tags=TAGS, request=None, responses=ConversationSerializer
@@ -117,81 +126,7 @@ class ConversationViewSet(
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
         conversation = conversation_resume(conversation=self.get_object())
-        return Response(ConversationSerializer(selectors.conversation_detail(conversation.pk)).data)
-
-
-class OldestFirstPagination(CursorPagination):
-    ordering = ("created_at", "id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
-
-
-class ConversationMessagesView(WorkspaceAPIView):
-    """Seed 002: post a message (optionally generating the agent's reply); list them."""
-
-    @extend_schema(
-        summary="List a conversation's messages, oldest first",
-        tags=TAGS,
-        responses=MessageSerializer(many=True),
-        parameters=[OpenApiParameter("limit", int)],
-    )
-    def get(self, request: Request, conversation_id: str) -> Response:
-        conversation = conversation_for_workspace(
-            workspace=self.workspace, conversation_id=conversation_id
-        )
-        paginator = OldestFirstPagination()
-        page = paginator.paginate_queryset(conversation.messages.all(), request, view=self)
-        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
-
-    @extend_schema(
-        summary="Create a message in a conversation",
-        description=(
-            "Roles `user`, `agent`, `control`. `action: generate-reply` makes the agent "
-            "process the conversation and returns its reply (the call blocks meanwhile). "
-            "`stateAfter` sets any of playbook, phase, systemMessage and context. While a "
-            "reply is being generated in the conversation, this answers 409."
-        ),
-        tags=TAGS,
-        request=ConversationMessageCreateSerializer,
-        responses={201: ConversationMessageResultSerializer},
-        examples=SEED_002_EXAMPLES,
-    )
-    def post(self, request: Request, conversation_id: str) -> Response:
-        body = ConversationMessageCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        conversation = conversation_for_workspace(
-            workspace=self.workspace, conversation_id=conversation_id
-        )
-        message, reply = conversation_post_message(
-            conversation=conversation,
-            role=data["role"],
-            content=data.get("content", ""),
-            metadata=data.get("metadata"),
-            state=data.get("stateAfter"),
-            generate=data.get("action") == "generate-reply",
-        )
-        result = {
-            "message": message,
-            "reply": reply,
-            "conversation": selectors.conversation_detail(conversation.pk),
-        }
-        return Response(
-            ConversationMessageResultSerializer(result).data, status=status.HTTP_201_CREATED
-        )
-
-
-class MessageDetailView(WorkspaceAPIView):
-    """Messages are immutable: only GET; PUT, PATCH and DELETE answer 405."""
-
-    @extend_schema(summary="Retrieve a message", tags=TAGS, responses=MessageSerializer)
-    def get(self, request: Request, conversation_id: str, message_id: str) -> Response:
-        conversation = conversation_for_workspace(
-            workspace=self.workspace, conversation_id=conversation_id
-        )
-        message = selectors.message_or_404(conversation, message_id)
-        return Response(MessageSerializer(message).data)
+        return Response(self._detail(conversation))
 
 
 class SendMessageView(WorkspaceAPIView):
@@ -314,43 +249,98 @@ class GenerateMessageView(WorkspaceAPIView):
         )
 
 
-class MessageActionView(WorkspaceAPIView):
-    """POST on one message of a conversation of the workspace; subclasses say what."""
-
-    def act(self, message: Message) -> Message:
-        raise NotImplementedError
-
-    def post(self, request: Request, conversation_id: str, message_id: str) -> Response:
-        conversation = conversation_for_workspace(
-            workspace=self.workspace, conversation_id=conversation_id
-        )
-        message = self.act(selectors.message_or_404(conversation, message_id))
-        return Response(MessageSerializer(message).data)
-
-
 @extend_schema_view(
-    post=extend_schema(
+    list=extend_schema(
+        summary="List a conversation's messages, oldest first",
+        tags=TAGS,
+        parameters=[OpenApiParameter("limit", int)],
+    ),
+    retrieve=extend_schema(summary="Retrieve a message", tags=TAGS),
+)
+class ConversationMessageViewSet(
+    WorkspaceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A conversation's messages (seed 002). Messages are immutable: GET and POST only
+    (PUT, PATCH and DELETE answer 405); drafts are sent or canceled by their actions."""
+
+    queryset = Message.objects.all()
+    serializer_class = MessageSerializer
+    pagination_class = OldestFirstPagination
+    not_found_name = "Message"
+    http_method_names = ["get", "post", "head", "options"]
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        # The parent first: a conversation of another workspace is a 404 for every
+        # route under it, before anything else is read or written.
+        if not getattr(self, "swagger_fake_view", False):
+            self.conversation = selectors.conversation_for_workspace(
+                workspace=self.workspace, conversation_id=self.kwargs["conversation_id"]
+            )
+
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            return queryset
+        return queryset.filter(conversation=self.conversation)
+
+    @extend_schema(
+        summary="Create a message in a conversation",
+        description=(
+            "Roles `user`, `agent`, `control`. `action: generate-reply` makes the agent "
+            "process the conversation and returns its reply (the call blocks meanwhile). "
+            "`stateAfter` sets any of playbook, phase, systemMessage and context. While a "
+            "reply is being generated in the conversation, this answers 409."
+        ),
+        tags=TAGS,
+        request=ConversationMessageCreateSerializer,
+        responses={201: ConversationMessageResultSerializer},
+        examples=SEED_002_EXAMPLES,
+    )
+    def create(self, request: Request, conversation_id: str) -> Response:
+        body = ConversationMessageCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        message, reply = conversation_post_message(
+            conversation=self.conversation,
+            role=data["role"],
+            content=data.get("content", ""),
+            metadata=data.get("metadata"),
+            state=data.get("stateAfter"),
+            generate=data.get("action") == "generate-reply",
+        )
+        result = {
+            "message": message,
+            "reply": reply,
+            "conversation": selectors.conversation_detail(
+                workspace=self.workspace, conversation_id=self.conversation.pk
+            ),
+        }
+        return Response(
+            ConversationMessageResultSerializer(result).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
         summary="Approve and send a draft",
         description="Scheduled by the flow's delay and working hours; 409 unless a draft.",
         tags=TAGS,
         request=None,
         responses=MessageSerializer,
     )
-)
-class MessageSendView(MessageActionView):
-    def act(self, message: Message) -> Message:
-        return message_approve(message=message)
+    @action(detail=True, methods=["post"])
+    def send(self, request: Request, conversation_id: str, pk: str) -> Response:
+        return Response(MessageSerializer(message_approve(message=self.get_object())).data)
 
-
-@extend_schema_view(
-    post=extend_schema(
+    @extend_schema(
         summary="Cancel a draft or scheduled message",
         description="409 when the message already left.",
         tags=TAGS,
         request=None,
         responses=MessageSerializer,
     )
-)
-class MessageCancelView(MessageActionView):
-    def act(self, message: Message) -> Message:
-        return message_cancel(message=message, reason="Canceled through the API.")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, conversation_id: str, pk: str) -> Response:
+        message = message_cancel(message=self.get_object(), reason="Canceled through the API.")
+        return Response(MessageSerializer(message).data)

@@ -1,40 +1,35 @@
-"""Outbound delivery: when a message may leave, the claim that makes it leave once, the
-checks just before it leaves, the provider call and what its answer means.
+"""Outbound delivery: the claim that makes a due message leave once, the checks just
+before it leaves, the provider call and what its answer means. When a message may leave
+is conversations.scheduling.
 
 Life cycle: draft → scheduled → sending → queued (SMS, Twilio has it) / sent (email)
 → sent → delivered, or failed / undelivered; draft and scheduled may be canceled.
-A message is committed with its `send_at`; a task is enqueued on commit (with a
-countdown when due soon) and a beat sweep enqueues whatever is due and not enqueued,
-so a lost task or a long delay never loses a send.
 """
 
 import logging
-import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from channels import email as email_channel
 from channels import sms as sms_channel
-from channels.services import sender_for_flow
-from config.errors import Conflict
-from config.tasking import MAX_COUNTDOWN, enqueue_at
-from conversations import payloads
-from conversations.events import event_record, events_record
-from conversations.models import Contact, Conversation, DeliveryStatus, Message
-from flows.models import Channel, MessageFlow
+from channels.errors import PermanentError, TransientError, TransportError, UnknownOutcomeError
+from channels.models import Channel
+from conversations.events import events_record
+from conversations.models import Contact, DeliveryStatus, Message
+from conversations.scheduling import message_event, message_event_data, message_schedule
+from core.retry import backoff
+from flows.models import MessageFlow
+from flows.services import flow_sender_address
 from flows.working_hours import is_open, next_closing, next_opening
 
 logger = logging.getLogger(__name__)
 
-# A due message enqueued this recently is left alone by the sweep; a task lost after
-# the broker took it delays its send by at most this much.
-DISPATCH_LEASE = timedelta(seconds=15)
 # A message "sending" this long was left by a dead worker.
 SENDING_TIMEOUT = timedelta(minutes=5)
 # Twilio takes 1 to 36000 seconds; its own default is 36000.
@@ -49,142 +44,6 @@ RANK = {
     DeliveryStatus.UNDELIVERED: 4,
     DeliveryStatus.FAILED: 4,
 }
-LEFT = (
-    DeliveryStatus.SENDING,
-    DeliveryStatus.QUEUED,
-    DeliveryStatus.SENT,
-    DeliveryStatus.DELIVERED,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.UNDELIVERED,
-)
-
-
-def send_time(flow: MessageFlow, now: datetime) -> datetime:
-    """After the flow's delay, at the first open minute of its working hours."""
-    return next_opening(now + timedelta(seconds=flow.reply_delay_seconds), flow.working_hours())
-
-
-def _event_data(message: Message, conversation: Conversation, **extra: object) -> dict:
-    data = payloads.message_event(message, conversation)
-    data["message"].update(status=message.status, send_at=payloads.iso(message.send_at), **extra)
-    return data
-
-
-def _event(message: Message, conversation: Conversation, type_: str, **extra: object) -> None:
-    data = _event_data(message, conversation, **extra)
-    event_record(
-        workspace_id=conversation.workspace_id,
-        type=type_,
-        conversation_id=conversation.pk,
-        data=data,
-    )
-
-
-def enqueue_send(message_id: str, send_at: datetime) -> None:
-    """Enqueue the send task; when it cannot be, dispatch_due sends it."""
-    from conversations import tasks
-
-    if not enqueue_at(tasks.send_message, [message_id], send_at):
-        # No lease without a task: the next sweep (every 2 s) takes the message.
-        Message.objects.filter(pk=message_id, enqueued_at=send_at).update(enqueued_at=None)
-
-
-@transaction.atomic
-def message_schedule(*, message: Message, send_at: datetime) -> Message:
-    """Call with a draft or a message being (re)scheduled; commits with its send time."""
-    soon = (send_at - timezone.now()).total_seconds() <= MAX_COUNTDOWN
-    message.status = DeliveryStatus.SCHEDULED
-    message.send_at = send_at
-    message.enqueued_at = send_at if soon else None
-    message.save(update_fields=["status", "send_at", "enqueued_at", "updated_at"])
-    _event(message, message.conversation, "message.scheduled")
-    message_id = str(message.pk)
-    transaction.on_commit(lambda: enqueue_send(message_id, send_at))
-    return message
-
-
-def message_route_outbound(*, message: Message, approved: bool) -> Message:
-    """An agent's or operator's message in a conversation with a customer on a channel:
-    scheduled inside the flow's hours when approved (autopilot, or a person wrote it),
-    otherwise kept as a draft for an operator. Messages of API-only conversations
-    (no flow or no contact) are not for delivery."""
-    conversation = message.conversation
-    if conversation.flow_id is None or conversation.contact_id is None:
-        return message
-    Message.objects.filter(pk=message.pk).update(status=DeliveryStatus.DRAFT)
-    message.status = DeliveryStatus.DRAFT
-    if not approved:
-        return message
-    hours = conversation.flow.working_hours()
-    return message_schedule(message=message, send_at=next_opening(timezone.now(), hours))
-
-
-def message_approve(*, message: Message) -> Message:
-    """A draft approved by an operator: scheduled by its flow's delay and hours."""
-    with transaction.atomic():
-        locked = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("conversation__flow")
-            .get(pk=message.pk)
-        )
-        if locked.status != DeliveryStatus.DRAFT:
-            raise Conflict(
-                f"Only a draft can be sent; this message is {locked.status}.",
-                code="message_not_draft",
-            )
-        flow = locked.conversation.flow
-        now = timezone.now()
-        send_at = send_time(flow, now) if flow else now
-        return message_schedule(message=locked, send_at=send_at)
-
-
-def message_cancel(*, message: Message, reason: str = "") -> Message:
-    with transaction.atomic():
-        canceled = Message.objects.filter(
-            pk=message.pk, status__in=[DeliveryStatus.DRAFT, DeliveryStatus.SCHEDULED]
-        ).update(status=DeliveryStatus.CANCELED, error_message=reason, updated_at=timezone.now())
-        message.refresh_from_db()
-        if not canceled:
-            raise Conflict(
-                f"The message cannot be canceled: it is {message.status}.",
-                code="message_already_left",
-            )
-        _event(message, message.conversation, "message.canceled", reason=reason)
-    return message
-
-
-def messages_cancel_pending(*, contact: Contact, reason: str) -> int:
-    """Cancels every draft and scheduled message to a contact (e.g. after STOP)."""
-    pending = Message.objects.filter(
-        conversation__contact=contact,
-        status__in=[DeliveryStatus.DRAFT, DeliveryStatus.SCHEDULED],
-    ).select_related("conversation")
-    count = 0
-    for message in pending:
-        try:
-            message_cancel(message=message, reason=reason)
-            count += 1
-        except Conflict:
-            pass  # left meanwhile
-    return count
-
-
-def dispatch_due(*, limit: int = 1000) -> list[str]:
-    """The sweep: due messages no task is known to be waiting for, claimed with
-    SKIP LOCKED so concurrent sweeps split the work instead of doubling it."""
-    now = timezone.now()
-    with transaction.atomic():
-        due = (
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=DeliveryStatus.SCHEDULED, send_at__lte=now)
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - DISPATCH_LEASE))
-            .order_by("send_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        ids = list(due)
-        if ids:
-            Message.objects.filter(pk__in=ids).update(enqueued_at=now)
-    return [str(pk) for pk in ids]
 
 
 def recover_stale_sending() -> int:
@@ -295,12 +154,12 @@ def _attempt(message: Message, now: datetime) -> tuple[str, str, str]:
     flow, contact = conversation.flow, conversation.contact
     try:
         provider_id, status = _send(message, flow, contact, now)
-    except (sms_channel.SmsTransientError, email_channel.EmailTransientError) as exc:
+    except TransientError as exc:
         _retry_later(message, _error_text(exc))
         return "retrying", "", ""
-    except sms_channel.SmsUnknownOutcomeError as exc:
+    except UnknownOutcomeError as exc:
         return _unknown_outcome(message, _error_text(exc)), "", ""
-    except sms_channel.SmsPermanentError as exc:
+    except PermanentError as exc:
         _finish(
             message,
             DeliveryStatus.FAILED,
@@ -308,13 +167,10 @@ def _attempt(message: Message, now: datetime) -> tuple[str, str, str]:
             error_code=exc.code or "",
             error_message=exc.message,
         )
-        if exc.opted_out:
+        if sms_channel.is_opted_out(exc):
             Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
                 opted_out_at=timezone.now()
             )
-        return "failed", "", ""
-    except email_channel.EmailPermanentError as exc:
-        _finish(message, DeliveryStatus.FAILED, "message.failed", error_message=exc.message)
         return "failed", "", ""
     except Exception:
         # A bug, not a provider answer: fail the message (with an event) rather than
@@ -345,7 +201,7 @@ def _record_sent(sent: list[tuple[Message, str, str]], now: datetime) -> None:
             events_record(
                 workspace_id=workspace_id,
                 events=[
-                    ("message.sent", m.conversation_id, _event_data(m, m.conversation))
+                    ("message.sent", m.conversation_id, message_event_data(m, m.conversation))
                     for m in messages
                 ],
             )
@@ -363,7 +219,7 @@ def _refusal(flow: MessageFlow | None, contact: Contact | None, *, compliance: b
 
 
 def _send(message: Message, flow: MessageFlow, contact: Contact, now: datetime) -> tuple[str, str]:
-    address, service_sid = sender_for_flow(flow)
+    address, service_sid = flow_sender_address(flow)
     if flow.message_channel == Channel.SMS:
         result = sms_channel.get_sms_backend().send(
             sms_channel.OutboundSms(
@@ -431,7 +287,7 @@ def _finish(message: Message, status: str, event: str, **fields: object) -> None
         # The row now holds exactly these values; no need to read it back.
         for name, value in {"status": status, "updated_at": now, **fields}.items():
             setattr(message, name, value)
-        _event(message, message.conversation, event)
+        message_event(message, message.conversation, event)
 
 
 def _retry_later(message: Message, error: str) -> None:
@@ -440,8 +296,8 @@ def _retry_later(message: Message, error: str) -> None:
     if message.send_attempts >= settings.DELIVERY_MAX_ATTEMPTS:
         _finish(message, DeliveryStatus.FAILED, "message.failed", error_message=error)
         return
-    base = min(600.0, 5.0 * 2 ** (message.send_attempts - 1))
-    retry_at = timezone.now() + timedelta(seconds=random.uniform(base / 2, base))  # noqa: S311
+    delay = backoff(message.send_attempts, first=5.0, cap=600.0)
+    retry_at = timezone.now() + timedelta(seconds=delay)
     with transaction.atomic():
         Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.DRAFT, error_message=error
@@ -455,7 +311,7 @@ def _unknown_outcome(message: Message, error: str) -> str:
     conversation = message.conversation
     flow, contact = conversation.flow, conversation.contact
     if flow is not None and contact is not None and flow.message_channel == Channel.SMS:
-        address, service_sid = sender_for_flow(flow)
+        address, service_sid = flow_sender_address(flow)
         since = (message.sending_started_at or timezone.now()) - timedelta(minutes=1)
         known = frozenset(
             Message.objects.filter(conversation__contact=contact, sent_at__gte=since)
@@ -471,7 +327,7 @@ def _unknown_outcome(message: Message, error: str) -> str:
                 body=message.content,
                 exclude=known,
             )
-        except sms_channel.SmsError:
+        except TransportError:
             # Cannot tell yet: keep it "sending"; recover_stale_sending asks again later.
             return "unknown"
         if found:
@@ -517,7 +373,7 @@ def message_status_update(*, provider_message_id: str, status: str, error_code: 
         message.save(update_fields=["status", "error_code", "updated_at"])
         if new in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
             kind = "message.delivered" if new == DeliveryStatus.DELIVERED else "message.failed"
-            _event(message, message.conversation, kind)
+            message_event(message, message.conversation, kind)
         if error_code == "21610":
             Contact.objects.filter(
                 conversations__messages=message, opted_out_at__isnull=True

@@ -8,6 +8,7 @@ become visible in sequence order and a reader polling `after=N` never skips one.
 import uuid
 
 from django.db import connection, transaction
+from django.dispatch import Signal
 
 from conversations.models import Event
 from workspaces.models import Workspace
@@ -31,6 +32,18 @@ def _next_sequence(workspace_id: uuid.UUID, count: int = 1) -> int:
         return cursor.fetchone()[0]
 
 
+# Sent once the events' transaction has committed (so a worker can read them), with
+# `event_ids` and `workspace_id`. Subscribers (outbound webhooks) connect in their
+# AppConfig.ready(); this app knows none of them.
+events_committed = Signal()
+
+
+def _publish_on_commit(event_ids: list[int], workspace_id: uuid.UUID) -> None:
+    transaction.on_commit(
+        lambda: events_committed.send(sender=Event, event_ids=event_ids, workspace_id=workspace_id)
+    )
+
+
 def event_record(
     *,
     workspace_id: uuid.UUID,
@@ -49,13 +62,7 @@ def event_record(
             conversation_id=conversation_id,
             data=data,
         )
-        # Outbound webhooks, once the event is visible to the worker; imported here
-        # because channels.webhooks_out imports this module.
-        from channels.webhooks_out import webhooks_event_committed
-
-        transaction.on_commit(
-            lambda: webhooks_event_committed(event_id=event.pk, workspace_id=workspace_id)
-        )
+        _publish_on_commit([event.pk], workspace_id)
         return event
 
 
@@ -78,10 +85,5 @@ def events_record(
             )
             for index, (type_, conversation_id, data) in enumerate(events)
         )
-        from channels.webhooks_out import webhooks_events_committed
-
-        ids = [event.pk for event in created]
-        transaction.on_commit(
-            lambda: webhooks_events_committed(event_ids=ids, workspace_id=workspace_id)
-        )
+        _publish_on_commit([event.pk for event in created], workspace_id)
         return created

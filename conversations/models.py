@@ -3,8 +3,8 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 
-from config.models import TimestampedModel
 from conversations.crypto import decrypt_text
+from core.models import TimestampedModel
 
 
 class Contact(TimestampedModel):

@@ -4,16 +4,17 @@ recipient, rendered, and either scheduled (autopilot) or left as a draft."""
 import re
 from datetime import datetime
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from channels.addresses import AddressError, normalize_address
-from config.errors import ApplicationError, NotFound
-from conversations.delivery import message_schedule, send_time
+from channels.models import Channel
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
+from conversations.scheduling import message_schedule, send_time
 from conversations.services import contact_upsert, conversation_open_for, message_create
-from flows.models import Channel, Direction, MessageFlow
+from core.errors import ApplicationError
+from flows.models import Direction, MessageFlow
+from flows.selectors import flow_for_workspace
 from workspaces.models import Workspace
 
 # {{customer.name}}, {{dynamic.appointment_time}}: plain substitution, on purpose no
@@ -44,16 +45,9 @@ def render_placeholders(template: str, *, customer: dict, dynamic: dict) -> str:
 
 
 def _flow(workspace: Workspace, flow_id: object) -> MessageFlow:
-    try:
-        flow = (
-            MessageFlow.objects.select_related("sender")
-            .filter(workspace=workspace, pk=flow_id)
-            .first()
-        )
-    except DjangoValidationError:  # a malformed id is an unknown flow
-        flow = None
-    if flow is None:
-        raise NotFound(f"Message flow not found: {flow_id}.")
+    flow = flow_for_workspace(
+        workspace=workspace, flow_id=flow_id, queryset=MessageFlow.objects.select_related("sender")
+    )
     if not flow.is_active:
         raise ApplicationError(
             f"Message flow {flow_id} is not active; activate it to send.", code="flow_inactive"

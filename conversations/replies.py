@@ -3,19 +3,19 @@ stored reply and its events. The caller holds the conversation's reply lock."""
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agents import llm
 from agents.prompts import Prompt, PromptContext, Turn, build_prompt, control_block
-from config.db import release_connection
-from config.errors import ApplicationError
 from conversations import payloads
-from conversations.delivery import message_route_outbound
 from conversations.events import event_record
 from conversations.models import Conversation, Message, Role
+from conversations.scheduling import message_route_outbound
 from conversations.services import (
     conversation_agent,
     conversation_set_state,
@@ -26,6 +26,9 @@ from conversations.services import (
     reply_lock_acquire,
     reply_lock_release,
 )
+from core.db import release_connection
+from core.errors import ApplicationError
+from core.retry import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -165,11 +168,6 @@ def _record_failure(conversation_id: uuid.UUID, started_at: datetime, message: s
         reply_lock_release(conversation_id=conversation_id, started_at=started_at)
 
 
-def reply_give_up(*, conversation_id: uuid.UUID, started_at: datetime, message: str) -> None:
-    """After the task's last retry: the owed reply is failed, with an event."""
-    _record_failure(conversation_id, started_at, message)
-
-
 def conversation_post_message(
     *,
     conversation: Conversation,
@@ -210,3 +208,69 @@ def conversation_post_message(
     if started_at is not None:
         reply = reply_generate(conversation_id=conversation.pk, started_at=started_at)
     return message, reply
+
+
+# --- The reply task's decisions --------------------------------------------------------
+
+# Another process holding the reply lock settles what was owed before it began; look
+# again after this long for what came after.
+BUSY_RETRY_SECONDS = 5.0
+
+
+def reply_run(*, conversation_id: uuid.UUID | str, attempt: int) -> float | None:
+    """The owed reply of a conversation, if it is due: generated, stored and routed.
+    `attempt` counts earlier tries of this task. Returns None when there is nothing more
+    to do (answered, not owed, not due yet, failed for good), or the seconds after which
+    to try again (a transient model error, or another process generating right now)."""
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id)
+        .only("reply_due_at", "ai_paused", "ai_paused_until")
+        .first()
+    )
+    if conversation is None or conversation.reply_due_at is None:
+        return None  # deleted, or already answered
+    now = timezone.now()
+    if conversation.ai_paused_now(now):
+        Conversation.objects.filter(pk=conversation.pk).update(reply_due_at=None)
+        return None  # a person has taken over
+    if conversation.reply_due_at > now + timedelta(seconds=1):
+        return None  # not due yet (the window moved); a later task or the sweep runs it
+    started_at = reply_lock_acquire(conversation_id=conversation.pk)
+    if started_at is None:
+        return BUSY_RETRY_SECONDS
+    try:
+        reply_generate(conversation_id=conversation.pk, started_at=started_at, sdk_max_retries=0)
+    except ReplyFailed:
+        return None  # recorded as reply.failed
+    except llm.TransientLLMError as exc:
+        if attempt >= settings.LLM_TASK_MAX_RETRIES:
+            _give_up(conversation.pk, exc.message)
+            return None
+        return backoff(attempt + 1, first=2.0, cap=300.0, at_least=exc.retry_after)
+    except Exception as exc:
+        # Anything else (a database error, a bug) fails this owed reply once, with an
+        # event, instead of being re-run by the sweep every 10 s at a model call each.
+        logger.exception("Reply generation crashed in conversation %s", conversation.pk)
+        _give_up(conversation.pk, f"Internal error: {type(exc).__name__}")
+    return None
+
+
+def _give_up(conversation_id: uuid.UUID, message: str) -> None:
+    """The owed reply is failed, with an event (unless someone holds the lock now)."""
+    started_at = reply_lock_acquire(conversation_id=conversation_id)
+    if started_at is not None:
+        _record_failure(conversation_id, started_at, message)
+
+
+def replies_overdue(*, limit: int = 500) -> list[str]:
+    """Owed replies whose task never ran (broker down, task lost): due for longer than
+    REPLY_SWEEP_GRACE, not being generated, not paused."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.REPLY_SWEEP_GRACE)
+    stale = now - timedelta(seconds=settings.REPLY_LOCK_TIMEOUT)
+    due = Conversation.objects.filter(
+        Q(reply_started_at__isnull=True) | Q(reply_started_at__lte=stale),
+        Q(ai_paused=False) | Q(ai_paused_until__lte=now),
+        reply_due_at__lte=grace,
+    ).values_list("pk", flat=True)[:limit]
+    return [str(pk) for pk in due]

@@ -1,14 +1,11 @@
 import time
 import uuid
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, QuerySet
 
-from agents.models import Agent
-from config.db import release_connection
-from config.errors import NotFound
-from conversations.models import Conversation, Event, Message
-from flows.models import MessageFlow
+from conversations.models import Conversation, Event
+from core.db import release_connection
+from core.lookups import get_in_workspace
 from workspaces.models import Workspace
 
 LONG_POLL_INTERVAL = 0.25
@@ -24,37 +21,26 @@ def conversations_filter(
     return queryset
 
 
-def conversation_detail(conversation_id: uuid.UUID) -> Conversation:
-    return (
-        Conversation.objects.select_related("flow", "contact")
-        .annotate(message_count=Count("messages"))
-        .get(pk=conversation_id)
+def conversations_annotated() -> QuerySet:
+    return Conversation.objects.select_related("flow", "contact").annotate(
+        message_count=Count("messages")
     )
 
 
-def flow_or_none(workspace: Workspace, flow_id: uuid.UUID | None) -> MessageFlow | None:
-    if flow_id is None:
-        return None
-    flow = MessageFlow.objects.filter(workspace=workspace, pk=flow_id).first()
-    if flow is None:
-        raise NotFound(f"Message flow not found: {flow_id}.")
-    return flow
+def conversation_for_workspace(
+    *, workspace: Workspace, conversation_id: object, queryset: QuerySet | None = None
+) -> Conversation:
+    """404 alike for a missing conversation, another workspace's and a malformed id."""
+    if queryset is None:
+        queryset = Conversation.objects.select_related("flow__agent", "agent", "contact")
+    return get_in_workspace(queryset, workspace=workspace, pk=conversation_id, what="Conversation")
 
 
-def agent_or_none(workspace: Workspace, agent_id: uuid.UUID | None) -> Agent | None:
-    if agent_id is None:
-        return None
-    agent = Agent.objects.filter(workspace=workspace, pk=agent_id).first()
-    if agent is None:
-        raise NotFound(f"Agent not found: {agent_id}.")
-    return agent
-
-
-def message_or_404(conversation: Conversation, message_id: str) -> Message:
-    try:
-        return conversation.messages.get(pk=message_id)
-    except (Message.DoesNotExist, DjangoValidationError, ValueError):
-        raise NotFound(f"Message not found: {message_id}.") from None
+def conversation_detail(*, workspace: Workspace, conversation_id: object) -> Conversation:
+    """The conversation as the API shows it (with its message count)."""
+    return conversation_for_workspace(
+        workspace=workspace, conversation_id=conversation_id, queryset=conversations_annotated()
+    )
 
 
 def events_after(

@@ -3,10 +3,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.fields import StrictBooleanField, StrictCharField, StrictDictField
-from config.serializers import StrictSerializer
 from conversations.models import Conversation, Message, Role
 from conversations.services import reply_lock_is_held
+from core.fields import StrictBooleanField, StrictCharField, StrictDictField
+from core.serializers import StrictSerializer
 
 # --- Seed 002 and the conversations resource (camelCase) ------------------------------
 

@@ -6,19 +6,21 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent
-from config.errors import ApplicationError, Conflict, NotFound
 from conversations import payloads, selectors
 from conversations.crypto import encrypt_text
-from conversations.delivery import message_route_outbound
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
+from conversations.scheduling import message_route_outbound
+from core import jobs
+from core.errors import ApplicationError, Conflict
+from core.lookups import parse_id
 from flows.models import MessageFlow
+from flows.selectors import flow_for_workspace
 from workspaces.models import Workspace
 
 STATE_FIELDS = ("playbook", "phase", "system_message", "context")
@@ -191,23 +193,13 @@ def reply_lock_release(*, conversation_id: uuid.UUID, started_at: timezone.datet
 def reply_request(*, conversation: Conversation, due_at: timezone.datetime | None = None) -> None:
     """Marks a reply as owed, in the caller's transaction, and enqueues its generation
     once that commits. If the broker is down the marker stays, and the sweep runs it."""
-    from conversations import tasks  # tasks import services; import here, not at the top
-
     due_at = due_at or timezone.now()
     Conversation.objects.filter(pk=conversation.pk).update(reply_due_at=due_at)
     conversation.reply_due_at = due_at
     conversation_id = str(conversation.pk)
-    transaction.on_commit(lambda: tasks.enqueue_reply(conversation_id, due_at))
-
-
-def conversation_for_workspace(*, workspace: Workspace, conversation_id: object) -> Conversation:
-    """404 alike for a missing conversation and another workspace's."""
-    try:
-        return Conversation.objects.select_related("flow__agent", "agent", "contact").get(
-            workspace=workspace, pk=conversation_id
-        )
-    except (Conversation.DoesNotExist, ValueError, TypeError, DjangoValidationError):
-        raise NotFound(f"Conversation not found: {conversation_id}.") from None
+    transaction.on_commit(
+        lambda: jobs.enqueue("conversations.generate_reply", [conversation_id], at=due_at)
+    )
 
 
 @transaction.atomic
@@ -284,7 +276,7 @@ def message_send(
     conversation, the message and whether a reply was enqueued."""
     conversation = None
     if conversation_id is not None:
-        conversation = conversation_for_workspace(
+        conversation = selectors.conversation_for_workspace(
             workspace=workspace, conversation_id=conversation_id
         )
         ensure_not_generating(conversation)
@@ -295,14 +287,14 @@ def message_send(
                 "Field 'reply_to_message_id' needs a 'conversation_id'.", code="validation_error"
             )
         reply_to = Message.objects.filter(
-            conversation=conversation, pk=_uuid_or_none(reply_to_message_id)
+            conversation=conversation, pk=parse_id(reply_to_message_id)
         ).first()
         if reply_to is None:
             raise ApplicationError(
                 "Field 'reply_to_message_id' must name a message of the same conversation.",
                 code="validation_error",
             )
-    flow = selectors.flow_or_none(workspace, flow_id)
+    flow = flow_for_workspace(workspace=workspace, flow_id=flow_id) if flow_id else None
     role = {"user": Role.USER, "agent": Role.AGENT}.get(sender_type, Role.SYSTEM)
     try:
         with transaction.atomic():
@@ -340,10 +332,3 @@ def message_send(
             "Failed to enqueue message. Please retry.", code="store_failed", status_code=500
         ) from exc
     return conversation, message, enqueue
-
-
-def _uuid_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None

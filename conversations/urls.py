@@ -2,41 +2,23 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from conversations.api import (
-    ConversationMessagesView,
+    ConversationMessageViewSet,
     ConversationViewSet,
     EventsView,
     GenerateMessageView,
-    MessageCancelView,
-    MessageDetailView,
-    MessageSendView,
     SendMessageView,
 )
 
 router = SimpleRouter(trailing_slash=False)
 router.register("conversations", ConversationViewSet, basename="conversation")
+router.register(
+    r"conversations/(?P<conversation_id>[^/.]+)/messages",
+    ConversationMessageViewSet,
+    basename="conversation-message",
+)
 
 urlpatterns = [
     *router.urls,
-    path(
-        "conversations/<str:conversation_id>/messages",
-        ConversationMessagesView.as_view(),
-        name="conversation-messages",
-    ),
-    path(
-        "conversations/<str:conversation_id>/messages/<str:message_id>",
-        MessageDetailView.as_view(),
-        name="conversation-message",
-    ),
-    path(
-        "conversations/<str:conversation_id>/messages/<str:message_id>/send",
-        MessageSendView.as_view(),
-        name="conversation-message-send",
-    ),
-    path(
-        "conversations/<str:conversation_id>/messages/<str:message_id>/cancel",
-        MessageCancelView.as_view(),
-        name="conversation-message-cancel",
-    ),
     path("messages", SendMessageView.as_view(), name="messages"),
     path(
         "api/conversations/message/generate",

@@ -1,10 +1,12 @@
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.serializers import BaseSerializer
 
-from config.openapi import FLOW_EXAMPLES
-from config.pagination import NewestFirstPagination
-from flows.models import Channel, Direction, MessageFlow
+from channels.models import Channel
+from core.pagination import NewestFirstPagination
+from flows.models import Direction, MessageFlow
+from flows.openapi import FLOW_EXAMPLES
 from flows.serializers import MessageFlowSerializer
 from flows.services import flow_create, flow_update
 from workspaces.api import WorkspaceModelViewSet
@@ -56,12 +58,12 @@ class MessageFlowViewSet(WorkspaceModelViewSet):
     queryset = MessageFlow.objects.select_related("agent")
     serializer_class = MessageFlowSerializer
     pagination_class = NewestFirstPagination
+    not_found_name = "Message flow"
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "workspace": getattr(self, "workspace", None)}
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
+    def safely_filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.action != "list":
             return queryset
         filters = FlowFilterSerializer(data=self.request.query_params)

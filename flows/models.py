@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from config.models import TimestampedModel
+from channels.models import Channel
+from core.models import TimestampedModel
 from flows.validators import MAX_DELAY_SECONDS, validate_days, validate_timezone_name
 from flows.working_hours import WorkingHours
 
@@ -13,11 +14,6 @@ class Direction(models.TextChoices):
     INBOUND = "inbound", "Inbound"
     OUTBOUND = "outbound", "Outbound"
     BIDIRECTIONAL = "bidirectional", "Bidirectional"
-
-
-class Channel(models.TextChoices):
-    SMS = "SMS", "SMS"
-    EMAIL = "Email", "Email"
 
 
 class MessageFlow(TimestampedModel):

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
+from channels.services import default_sender, sender_address
 from flows.models import MessageFlow
 from workspaces.models import Workspace
 
@@ -71,3 +72,12 @@ def flow_duplicate(*, flow: MessageFlow) -> MessageFlow:
     values = {name: getattr(flow, name) for name in WRITABLE_FIELDS}
     values.update(name=f"{flow.name} (copy)"[:200], is_active=False)
     return MessageFlow.objects.create(workspace=flow.workspace, **values)
+
+
+def flow_sender_address(flow: MessageFlow) -> tuple[str, str]:
+    """(address, messaging service SID) a flow sends from: its own sender, else the
+    workspace's default for the channel, else the deployment's shared default."""
+    sender = (
+        flow.sender if flow.sender_id else default_sender(flow.workspace_id, flow.message_channel)
+    )
+    return sender_address(sender=sender, channel=flow.message_channel)

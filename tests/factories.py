@@ -1,8 +1,9 @@
 import factory
 
 from agents.models import Agent
+from channels.models import Channel
 from conversations.models import Conversation, Message, Role
-from flows.models import Channel, Direction, MessageFlow
+from flows.models import Direction, MessageFlow
 from workspaces.models import ApiKey, Workspace
 from workspaces.services import api_key_issue
 

@@ -28,7 +28,7 @@ def test_readyz_checks_database_and_broker(client):
 
 @pytest.mark.django_db
 def test_readyz_is_503_when_the_broker_is_down(client, monkeypatch):
-    from config import health
+    from core import health
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise ConnectionRefusedError("broker down")

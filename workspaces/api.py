@@ -1,13 +1,15 @@
 """The base of every API view: it resolves the request's workspace from the API key
 and scopes every queryset to it, so no view can reach another workspace's rows."""
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError, ImmediateResponse
+from core.errors import ApplicationError, ImmediateResponse, NotFound
+from core.lookups import parse_id
 from workspaces.idempotency import (
     HEADER,
     idempotency_begin,
@@ -79,16 +81,68 @@ class WorkspaceScopedMixin:
 
 
 class WorkspaceAPIView(WorkspaceScopedMixin, APIView):
-    pass
+    """For endpoints that are operations rather than one table's rows (send a message,
+    read events): they hand `self.workspace` to a service, which takes it as a
+    required argument."""
+
+
+# Methods a workspace-scoped viewset may not override: together they are the only ways
+# DRF reaches rows, and the base applies the workspace to each of them.
+GUARDED = ("get_queryset", "get_object", "filter_queryset")
 
 
 class WorkspaceViewSetMixin(WorkspaceScopedMixin):
-    """Viewsets name their model's full queryset; this narrows it to the workspace."""
+    """Every row a viewset lists, fetches, changes or deletes is of the request's
+    workspace, by construction: subclasses name `queryset` (or narrow it further in
+    `safely_get_queryset` / `safely_filter_queryset`) and cannot override the methods
+    that apply the scope (they fail at import). `workspace_field` is the lookup from the
+    model to its workspace (e.g. "endpoint__workspace" for a webhook delivery)."""
+
+    workspace_field = "workspace"
+    # How the 404 names what was not found ("Conversation not found: <id>.").
+    not_found_name = "Resource"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        overridden = [name for name in GUARDED if name in cls.__dict__]
+        if overridden:
+            raise TypeError(
+                f"{cls.__qualname__} overrides {', '.join(overridden)}, which would bypass "
+                "workspace scoping; narrow the queryset in safely_get_queryset or "
+                "safely_filter_queryset instead."
+            )
+
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Narrow (or annotate) the queryset; the workspace filter is applied after."""
+        return queryset
+
+    def safely_filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Client filters of the list (query parameters); scoped before and after."""
+        return queryset
+
+    def _scoped(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(**{self.workspace_field: self.workspace})
 
     def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):  # schema generation, no request
-            return super().get_queryset().none()
-        return super().get_queryset().filter(workspace=self.workspace)
+            return queryset.none()
+        return self._scoped(self.safely_get_queryset(queryset))
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        return self._scoped(self.safely_filter_queryset(super().filter_queryset(queryset)))
+
+    def get_object(self) -> Model:
+        """The row named in the URL: a malformed id is a 404 like a missing one."""
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        value = self.kwargs.get(lookup)
+        if parse_id(value) is None:
+            raise NotFound(f"{self.not_found_name} not found: {value}.")
+        self.kwargs[lookup] = str(parse_id(value))
+        try:
+            return super().get_object()
+        except Http404:
+            raise NotFound(f"{self.not_found_name} not found: {value}.") from None
 
 
 class WorkspaceModelViewSet(WorkspaceViewSetMixin, viewsets.ModelViewSet):

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from config.errors import INVALID_TOKEN
+from core.errors import INVALID_TOKEN
 from workspaces.models import ApiKey
 from workspaces.services import api_key_authenticate
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from config.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, Conflict
 from workspaces.models import IdempotencyRecord, Workspace
 
 HEADER = "Idempotency-Key"

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from config.models import TimestampedModel
+from core.models import TimestampedModel
 
 
 class Workspace(TimestampedModel):

@@ -6,8 +6,6 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
 from channels.email import (
-    EmailPermanentError,
-    EmailTransientError,
     build_email,
     conversation_id_from_reply_address,
     message_id_for,
@@ -16,6 +14,7 @@ from channels.email import (
     unsubscribe_token,
     unsubscribe_verify,
 )
+from channels.errors import PermanentError, TransientError
 
 DOMAIN = "mail.example.com"
 TO = "customer@example.org"
@@ -226,7 +225,7 @@ def test_send_email_returns_the_message_id_and_delivers_exactly_one_email():
 def test_recipient_refused_with_5xx_is_a_permanent_error(settings):
     settings.EMAIL_BACKEND = "tests.channels.test_email.RefusingBackend"
 
-    with pytest.raises(EmailPermanentError) as excinfo:
+    with pytest.raises(PermanentError) as excinfo:
         send_email(_email())
 
     assert "550" in excinfo.value.message
@@ -236,14 +235,14 @@ def test_recipient_refused_with_5xx_is_a_permanent_error(settings):
 def test_recipient_refused_with_4xx_is_a_transient_error(settings):
     settings.EMAIL_BACKEND = "tests.channels.test_email.GreylistingBackend"
 
-    with pytest.raises(EmailTransientError, match="451"):
+    with pytest.raises(TransientError, match="451"):
         send_email(_email())
 
 
 def test_rejected_data_with_5xx_is_a_permanent_error(settings):
     settings.EMAIL_BACKEND = "tests.channels.test_email.RejectingDataBackend"
 
-    with pytest.raises(EmailPermanentError, match="554"):
+    with pytest.raises(PermanentError, match="554"):
         send_email(_email())
 
 
@@ -251,7 +250,7 @@ def test_rejected_data_with_5xx_is_a_permanent_error(settings):
 def test_server_disconnect_or_timeout_is_a_transient_error(settings, backend):
     settings.EMAIL_BACKEND = f"tests.channels.test_email.{backend}"
 
-    with pytest.raises(EmailTransientError) as excinfo:
+    with pytest.raises(TransientError) as excinfo:
         send_email(_email())
 
     assert excinfo.value.message

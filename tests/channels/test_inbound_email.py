@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from channels.email import reply_address
-from channels.inbound_email import html_to_text
+from channels.email_inbound import html_to_text
 from channels.models import Sender
 from conversations.models import Contact, Conversation, Message, Role
 from conversations.services import conversation_create, message_create

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from channels.models import Sender
-from conversations import tasks
+from conversations import scheduling, tasks
 from conversations.models import Contact, Conversation, DeliveryStatus, Event, Message
 from tests.factories import MessageFlowFactory
 
@@ -80,7 +80,7 @@ def run_due_work(django_capture_on_commit_callbacks) -> None:
     for _ in range(3):  # a reply schedules a send, which commits, which enqueues
         with django_capture_on_commit_callbacks(execute=True):
             tasks.sweep_due_replies()
-            for message_id in tasks.delivery.dispatch_due():
+            for message_id in scheduling.dispatch_due():
                 tasks.send_message(message_id)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from channels import sms
+from channels.errors import PermanentError, TransientError, UnknownOutcomeError
 from tests.fakes.twilio import (
     FakeTwilio,
     fake_twilio,  # noqa: F401 - a fixture
@@ -81,11 +82,11 @@ def test_unsubscribed_recipient_is_a_permanent_opt_out(twilio_api: FakeTwilio) -
         status=400, body=twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
     )
 
-    with pytest.raises(sms.SmsPermanentError) as caught:
+    with pytest.raises(PermanentError) as caught:
         sms.get_sms_backend().send(_sms())
 
     assert caught.value.code == "21610"
-    assert caught.value.opted_out is True
+    assert sms.is_opted_out(caught.value) is True
     assert "unsubscribed" in caught.value.message
     assert twilio_api.messages == []
 
@@ -93,24 +94,24 @@ def test_unsubscribed_recipient_is_a_permanent_opt_out(twilio_api: FakeTwilio) -
 def test_invalid_number_is_permanent_but_not_an_opt_out(twilio_api: FakeTwilio) -> None:
     twilio_api.enqueue(status=400, body=twilio_error(400, 21211, "Invalid 'To' Phone Number"))
 
-    with pytest.raises(sms.SmsPermanentError) as caught:
+    with pytest.raises(PermanentError) as caught:
         sms.get_sms_backend().send(_sms())
 
     assert caught.value.code == "21211"
-    assert caught.value.opted_out is False
+    assert sms.is_opted_out(caught.value) is False
 
 
 def test_rate_limiting_is_transient(twilio_api: FakeTwilio) -> None:
     twilio_api.enqueue(status=429, body=twilio_error(429, 20429, "Too Many Requests"))
 
-    with pytest.raises(sms.SmsTransientError):
+    with pytest.raises(TransientError):
         sms.get_sms_backend().send(_sms())
 
 
 def test_wrong_credentials_are_permanent(twilio_api: FakeTwilio, settings) -> None:
     settings.TWILIO_AUTH_TOKEN = "not-the-token"
 
-    with pytest.raises(sms.SmsPermanentError) as caught:
+    with pytest.raises(PermanentError) as caught:
         sms.get_sms_backend().send(_sms())
 
     assert caught.value.code == "20003"
@@ -119,7 +120,7 @@ def test_wrong_credentials_are_permanent(twilio_api: FakeTwilio, settings) -> No
 def test_connection_refused_is_transient(twilio_api: FakeTwilio, settings) -> None:
     settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{_closed_port()}"
 
-    with pytest.raises(sms.SmsTransientError):
+    with pytest.raises(TransientError):
         sms.get_sms_backend().send(_sms())
 
 
@@ -131,7 +132,7 @@ def test_read_timeout_after_twilio_accepted_is_unknown_and_find_sent_finds_it(
     started = datetime.now(UTC)
     backend = sms.get_sms_backend()
 
-    with pytest.raises(sms.SmsUnknownOutcomeError):
+    with pytest.raises(UnknownOutcomeError):
         backend.send(_sms())
 
     found = backend.find_sent(to=TO, from_number=FROM, messaging_service_sid="", sent_after=started)
@@ -146,7 +147,7 @@ def test_read_timeout_after_twilio_accepted_is_unknown_and_find_sent_finds_it(
 def test_connection_dropped_after_twilio_accepted_is_unknown(twilio_api: FakeTwilio) -> None:
     twilio_api.enqueue(drop_connection=True)
 
-    with pytest.raises(sms.SmsUnknownOutcomeError):
+    with pytest.raises(UnknownOutcomeError):
         sms.get_sms_backend().send(_sms())
 
     assert len(twilio_api.messages) == 1
@@ -155,7 +156,7 @@ def test_connection_dropped_after_twilio_accepted_is_unknown(twilio_api: FakeTwi
 def test_server_error_is_unknown_outcome(twilio_api: FakeTwilio) -> None:
     twilio_api.enqueue(status=500, body=twilio_error(500, 20500, "Internal Server Error"))
 
-    with pytest.raises(sms.SmsUnknownOutcomeError):
+    with pytest.raises(UnknownOutcomeError):
         sms.get_sms_backend().send(_sms())
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from conversations import delivery
+from conversations import delivery, scheduling
 from conversations.models import Contact, Conversation, DeliveryStatus, Event, Message
 from conversations.services import message_create
 from tests.factories import MessageFlowFactory
@@ -43,7 +43,7 @@ def scheduled_message(flow, *, text: str = "Hello Sam", due_in: float = -1) -> M
     message = message_create(
         conversation=conversation, role="agent", text=text, status=DeliveryStatus.DRAFT
     )
-    return delivery.message_schedule(
+    return scheduling.message_schedule(
         message=message, send_at=timezone.now() + timedelta(seconds=due_in)
     )
 
@@ -166,8 +166,8 @@ def test_the_sweep_claims_due_messages_once(email_flow):
     due = [scheduled_message(email_flow, text=str(i)) for i in range(3)]
     Message.objects.update(enqueued_at=None)
 
-    first = delivery.dispatch_due()
-    second = delivery.dispatch_due()
+    first = scheduling.dispatch_due()
+    second = scheduling.dispatch_due()
 
     assert sorted(first) == sorted(str(m.pk) for m in due)
     assert second == []  # leased: a task is on its way

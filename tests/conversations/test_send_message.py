@@ -202,6 +202,7 @@ def test_broker_down_keeps_the_reply_owed_and_the_sweep_runs_it(
     api_client, workspace, monkeypatch, settings
 ):
     from conversations import tasks
+    from core import jobs
 
     conversation = ConversationFactory(workspace=workspace)
 
@@ -209,7 +210,7 @@ def test_broker_down_keeps_the_reply_owed_and_the_sweep_runs_it(
         raise ConnectionRefusedError("broker is down")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.generate_reply, "apply_async", broker_down)
+        patch.setattr(jobs, "_publish", broker_down)
         response = api_client.post(
             URL, {**SEED_REQUEST, "conversation_id": str(conversation.pk)}, format="json"
         )

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from conversations import delivery
+from conversations import delivery, scheduling
 from conversations.models import Contact, Conversation, DeliveryStatus, Event
 from conversations.services import message_create
 from tests.factories import MessageFlowFactory
@@ -31,7 +31,7 @@ def due_sms(flow, text: str = "Your visit is tomorrow", send_at: datetime | None
     message = message_create(
         conversation=conversation, role="agent", text=text, status=DeliveryStatus.DRAFT
     )
-    return delivery.message_schedule(message=message, send_at=send_at or timezone.now())
+    return scheduling.message_schedule(message=message, send_at=send_at or timezone.now())
 
 
 def test_a_due_sms_goes_to_twilio_once_with_callback_and_validity(sms_flow, fake_twilio, settings):
@@ -164,14 +164,14 @@ def test_outside_working_hours_nothing_is_sent_before_the_opening(
     monkeypatch.setattr(timezone, "now", lambda: clock)
     sms_flow.working_hours_enabled = True
     sms_flow.save()
-    message = due_sms(sms_flow, send_at=delivery.send_time(sms_flow, clock))
+    message = due_sms(sms_flow, send_at=scheduling.send_time(sms_flow, clock))
     assert message.send_at == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
-    assert delivery.dispatch_due() == []
+    assert scheduling.dispatch_due() == []
     assert delivery.deliver(message.pk) == "skipped"
 
     clock = datetime(2026, 11, 24, 9, 0, 1, tzinfo=UTC)
-    assert delivery.dispatch_due() == [str(message.pk)]
+    assert scheduling.dispatch_due() == [str(message.pk)]
     assert delivery.deliver(message.pk) == "sent"
     assert len(fake_twilio.messages) == 1
 
@@ -203,4 +203,4 @@ def test_send_time_is_after_the_delay_and_inside_the_hours(sms_flow):
     sms_flow.reply_delay_seconds = 120
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
-    assert delivery.send_time(sms_flow, now) == now + timedelta(seconds=120)
+    assert scheduling.send_time(sms_flow, now) == now + timedelta(seconds=120)

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from conversations import tasks
 from conversations.models import DeliveryStatus, Message
+from core import jobs
 from tests.factories import ApiKeyFactory, MessageFlowFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -85,7 +86,7 @@ def test_a_send_committed_while_the_broker_was_down_goes_out_with_the_sweep(
         raise ConnectionRefusedError("broker is down")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.send_message, "apply_async", broker_down)
+        patch.setattr(jobs, "_publish", broker_down)
         body = (
             client_for(api_key)
             .post(

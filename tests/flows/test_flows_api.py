@@ -2,8 +2,8 @@ import copy
 
 import pytest
 
-from config.openapi import SEED_003_REQUEST, SEED_003_RESPONSE
 from flows.models import MessageFlow
+from flows.openapi import SEED_003_REQUEST, SEED_003_RESPONSE
 from tests.factories import AgentFactory, MessageFlowFactory
 
 URL = "/v1/api/message-flows"

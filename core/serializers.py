@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from config.fields import reject_unknown_fields
+from core.fields import reject_unknown_fields
 
 
 class StrictSerializer(serializers.Serializer):

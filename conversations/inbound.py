@@ -12,17 +12,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from channels.models import Sender
-from conversations.delivery import message_schedule, messages_cancel_pending
+from channels.models import Channel, Sender
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
+from conversations.scheduling import message_schedule, messages_cancel_pending
 from conversations.services import (
     contact_upsert,
     conversation_open_for,
     message_create,
     reply_request,
 )
-from flows.models import Channel, Direction, MessageFlow
+from flows.models import Direction, MessageFlow
 from flows.working_hours import is_open, next_opening
 from workspaces.models import Workspace
 

@@ -1,6 +1,9 @@
 """Serializer fields that take JSON types as they are: "10" is not a number, 1 is not a
 boolean and 12 is not a name. DRF's own fields coerce, which hides client bugs."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -61,3 +64,55 @@ def reject_unknown_fields(serializer: serializers.Serializer, data: object, igno
                 ]
             }
         )
+
+
+class CanonicalChoiceField(serializers.ChoiceField):
+    """A choice given in any letter case, answered in its canonical spelling."""
+
+    default_error_messages = {"invalid_choice": "Must be one of {choices}."}
+
+    def __init__(self, choices: type, **kwargs: object) -> None:
+        self._canonical = {value.lower(): value for value in choices.values}
+        super().__init__(choices=choices.choices, **kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        if isinstance(data, str) and data.lower() in self._canonical:
+            return self._canonical[data.lower()]
+        self.fail("invalid_choice", choices=", ".join(self._canonical.values()))
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": "Must be one of {choices}."}
+
+    def to_internal_value(self, data: object) -> str:
+        if isinstance(data, str) and data in self.choices:
+            return data
+        self.fail("invalid_choice", choices=", ".join(str(c) for c in self.choices))
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class WorkspaceRelatedField(serializers.Field):
+    """The `_id` of a row of the request's workspace. Another workspace's row is treated
+    exactly like one that does not exist, so existence never leaks."""
+
+    default_error_messages = {"does_not_exist": "No {noun} with id '{value}' in this workspace."}
+
+    def __init__(self, model: type, noun: str, **kwargs: object) -> None:
+        self.model, self.noun = model, noun
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: object) -> object:
+        found = None
+        if isinstance(data, str):
+            try:
+                found = self.model.objects.filter(
+                    workspace=self.context["workspace"], pk=data
+                ).first()
+            except DjangoValidationError:  # a malformed id is unknown, not a server error
+                found = None
+        if found is None:
+            self.fail("does_not_exist", noun=self.noun, value=data)
+        return found
+
+    def to_representation(self, value: object) -> str:
+        return str(value.pk)

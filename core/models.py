@@ -1,6 +1,6 @@
 from django.db import models
 
-from config.ids import uuid7
+from core.ids import uuid7
 
 
 class TimestampedModel(models.Model):

@@ -2,7 +2,8 @@
 Standard Webhooks specification (https://www.standardwebhooks.com), retried for a day,
 never aimed at our own network.
 
-Flow: `event_record` registers `webhooks_event_committed` on commit; when the workspace
+Flow: `conversations.events` sends `events_committed` once an event commits, and
+`webhooks_events_committed` (connected in WebhooksConfig.ready) takes it: when the workspace
 has an enabled endpoint it enqueues `webhooks.fan_out`, which writes one WebhookDelivery
 per matching endpoint and enqueues `webhooks.deliver` for each. A delivery is claimed by
 one conditional UPDATE (a lease), so two workers holding the same task make one POST.
@@ -10,50 +11,28 @@ Retries are rows with `next_attempt_at`; short waits are task countdowns, long o
 picked up by `webhooks.sweep`, which also rescues deliveries whose task was lost.
 """
 
-import base64
-import hashlib
-import hmac
-import http.client
-import ipaddress
-import json
 import logging
-import random
-import secrets
-import socket
-import ssl
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from config.errors import Conflict
-from config.tasking import MAX_COUNTDOWN, enqueue_at
 from conversations.events import event_record
 from conversations.models import Event
 from conversations.payloads import iso
+from core import jobs
+from core.errors import Conflict
+from core.retry import backoff, nominal_delay
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.signing import ROTATION_OVERLAP, payload_body, secret_generate, signed_headers
+from webhooks.transport import CONNECT_TIMEOUT, TOTAL_TIMEOUT, PostResult, http_post
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
-SECRET_BYTES = 32
-ROTATION_OVERLAP = timedelta(hours=24)
-
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 10.0
-# A receiver that drips its answer byte by byte still ends within this.
-TOTAL_TIMEOUT = 20.0
-READ_CAP = 64 * 1024  # read at most this much of an answer...
-LOG_CAP = 1024  # ...and keep the first 1 KB of it
 # A claim outlives one attempt (all timeouts and the bookkeeping); a lapsed claim means
 # the worker died, and the sweep hands the delivery on.
 LEASE = timedelta(seconds=TOTAL_TIMEOUT + CONNECT_TIMEOUT + 30)
@@ -70,232 +49,6 @@ DISABLE_AFTER = timedelta(days=5)
 
 SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 1000
-
-# The cloud metadata services (AWS, GCP, Azure, ...; AWS's IPv6 one) by name, so the
-# refusal says what was refused; they are link-local or private anyway.
-METADATA_ADDRESSES = {
-    ipaddress.ip_address("169.254.169.254"),
-    ipaddress.ip_address("fd00:ec2::254"),
-}
-
-USER_AGENT = "MessagingService-Webhooks/1.0"
-
-
-class UnsafeTarget(Exception):
-    """The URL may not be delivered to; the message says why, for the API client."""
-
-
-# --- Signing --------------------------------------------------------------------------
-
-
-def secret_generate() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
-
-
-def signature(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed with the secret's
-    base64-decoded part, as the specification writes it."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    """The current secret, and during a rotation's overlap the previous one."""
-    keys = [endpoint.secret]
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires and expires > now:
-        keys.append(endpoint.previous_secret)
-    return keys
-
-
-def signed_headers(
-    *, endpoint: WebhookEndpoint, msg_id: str, body: bytes, now: datetime
-) -> dict[str, str]:
-    timestamp = int(now.timestamp())
-    signatures = " ".join(
-        signature(secret=key, msg_id=msg_id, timestamp=timestamp, body=body)
-        for key in signing_secrets(endpoint, now)
-    )
-    return {
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signatures,
-    }
-
-
-def payload_body(event: Event) -> bytes:
-    """The exact bytes that are signed and sent. Event data is already free of message
-    text for HIPAA conversations (conversations.payloads)."""
-    payload = {
-        "type": event.type,
-        "timestamp": iso(event.created_at),
-        "data": {**event.data, "sequence": event.sequence},
-    }
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-# --- Safety: where we may connect -----------------------------------------------------
-
-
-def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    if address in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    checks = (
-        ("is_unspecified", "an unspecified address"),
-        ("is_loopback", "a loopback address"),
-        ("is_link_local", "a link-local address"),
-        ("is_multicast", "a multicast address"),
-        ("is_private", "a private address"),
-        ("is_reserved", "a reserved address"),
-    )
-    for attribute, reason in checks:
-        if getattr(address, attribute):
-            return reason
-    if not address.is_global:  # shared (CGNAT) space and the like
-        return "a non-public address"
-    return None
-
-
-def private_networks_allowed() -> bool:
-    return bool(getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_NETWORKS", False))
-
-
-def target_resolve(host: str, port: int) -> str:
-    """The address to connect to: `host` resolved, every address it resolves to checked
-    (one bad address among good ones is refused: a resolver may hand out any of them).
-    The caller connects to this very address, so a second lookup (DNS rebinding) never
-    decides where the request goes."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeTarget(f"The host '{host}' does not resolve.") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    if not addresses:
-        raise UnsafeTarget(f"The host '{host}' does not resolve.")
-    if not private_networks_allowed():
-        for address in addresses:
-            reason = _refusal(address)
-            if reason:
-                raise UnsafeTarget(f"The host '{host}' resolves to {reason} ({address}).")
-    return str(addresses[0])
-
-
-def url_check(url: str, *, resolve: bool = True) -> None:
-    """At creation and update: the scheme, and (unless private networks are allowed)
-    where the host resolves to."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise UnsafeTarget("The URL must start with https://.")
-    if parts.scheme == "http" and not (settings.DEBUG or private_networks_allowed()):
-        raise UnsafeTarget("The URL must use https.")
-    if not parts.hostname:
-        raise UnsafeTarget("The URL has no host.")
-    if parts.username or parts.password:
-        raise UnsafeTarget("The URL may not carry credentials.")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise UnsafeTarget("The URL's port is invalid.") from exc
-    if resolve and not private_networks_allowed():
-        target_resolve(parts.hostname, port)
-
-
-# --- HTTP -----------------------------------------------------------------------------
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to a given address; the Host header still names the host."""
-
-    def __init__(self, host: str, port: int, *, address: str) -> None:
-        super().__init__(host, port, timeout=READ_TIMEOUT)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), CONNECT_TIMEOUT)
-        self.sock.settimeout(READ_TIMEOUT)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _PinnedHTTPSConnection(_PinnedHTTPConnection):
-    """TLS to the given address, with SNI and certificate checks against the host name."""
-
-    default_port = http.client.HTTPS_PORT
-
-    def connect(self) -> None:
-        super().connect()
-        context = ssl.create_default_context()
-        self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
-
-
-@dataclass
-class PostResult:
-    status_code: int | None
-    body: str
-    retry_after: float | None
-    error: str
-    latency_ms: int
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - timezone.now()).total_seconds())
-
-
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> PostResult:
-    """One POST, never following redirects, to the checked address of the URL's host."""
-    started = time.monotonic()
-
-    def result(code: int | None = None, text: str = "", error: str = "", retry=None):
-        latency = int((time.monotonic() - started) * 1000)
-        return PostResult(code, text, retry, error[:500], latency)
-
-    parts = urlsplit(url)
-    https = parts.scheme == "https"
-    port = parts.port or (443 if https else 80)
-    try:
-        url_check(url, resolve=False)
-        address = target_resolve(parts.hostname or "", port)
-    except UnsafeTarget as exc:
-        return result(error=f"Refused: {exc}")
-    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-    connection = connection_class(parts.hostname or "", port, address=address)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        chunks: list[bytes] = []
-        received = 0
-        while received < READ_CAP:
-            if time.monotonic() - started > TOTAL_TIMEOUT:
-                break
-            chunk = response.read1(min(8192, READ_CAP - received))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            received += len(chunk)
-        text = b"".join(chunks)[:LOG_CAP].decode("utf-8", errors="replace")
-        return result(response.status, text, retry=_retry_after(response.getheader("retry-after")))
-    except TimeoutError:
-        return result(error="Timed out.")
-    except ssl.SSLError as exc:
-        return result(error=f"TLS error: {exc}")
-    except (OSError, http.client.HTTPException) as exc:
-        return result(error=f"Connection error: {exc.__class__.__name__}: {exc}")
-    finally:
-        connection.close()
 
 
 # --- Endpoints ------------------------------------------------------------------------
@@ -370,23 +123,16 @@ def _endpoint_disable(*, endpoint_id: uuid.UUID, reason: str) -> None:
 # --- Fan-out --------------------------------------------------------------------------
 
 
-def webhooks_event_committed(*, event_id: int, workspace_id: uuid.UUID) -> None:
-    webhooks_events_committed(event_ids=[event_id], workspace_id=workspace_id)
-
-
-def webhooks_events_committed(*, event_ids: list[int], workspace_id: uuid.UUID) -> None:
+def webhooks_events_committed(
+    *, event_ids: list[int], workspace_id: uuid.UUID, **signal: object
+) -> None:
     """Runs after the events' transaction commits. Most workspaces have no endpoint, so
     one cheap query decides whether there is anything to do."""
     if not WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True).exists():
         return
-    from channels.tasks import webhooks_fan_out_task
-
     for event_id in event_ids:
-        try:
-            webhooks_fan_out_task.apply_async(args=[event_id])
-        except Exception:
+        if not jobs.enqueue("webhooks.fan_out", [event_id]):
             # The broker is down: write the deliveries now, and the sweep sends them.
-            logger.warning("Could not enqueue fan-out of event %s; fanning out inline", event_id)
             webhooks_fan_out(event_id=event_id, enqueue=False)
 
 
@@ -516,9 +262,7 @@ def _record_successes(succeeded: list[tuple[WebhookDelivery, datetime, PostResul
 
 def delivery_enqueue(*, delivery_id: uuid.UUID, at: datetime) -> None:
     """A task for the attempt due at `at`; when it cannot be, the sweep sends it."""
-    from channels.tasks import webhook_deliver_task
-
-    enqueue_at(webhook_deliver_task, [str(delivery_id)], at)
+    jobs.enqueue("webhooks.deliver", [str(delivery_id)], at=at)
 
 
 # --- Delivery -------------------------------------------------------------------------
@@ -526,13 +270,13 @@ def delivery_enqueue(*, delivery_id: uuid.UUID, at: datetime) -> None:
 
 def nominal_retry_delay(attempts: int) -> float:
     """Seconds before the next attempt after `attempts` failed ones, before jitter."""
-    return min(MAX_RETRY_DELAY, FIRST_RETRY * 2 ** max(0, attempts - 1))
+    return nominal_delay(attempts, first=FIRST_RETRY, cap=MAX_RETRY_DELAY)
 
 
 def retry_delay(attempts: int) -> float:
-    # Jitter spreads the retries of many deliveries that failed together (an endpoint's
-    # outage) so they do not all return at the same second.
-    return nominal_retry_delay(attempts) * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+    return backoff(
+        attempts, first=FIRST_RETRY, cap=MAX_RETRY_DELAY, spread=(1 - JITTER, 1 + JITTER)
+    )
 
 
 def retry_schedule() -> list[float]:
@@ -681,7 +425,7 @@ def webhooks_sweep() -> int:
             next_attempt_at__gt=now - SWEEP_GRACE,
             # Only attempts scheduled too far ahead for a countdown task: the others
             # have a task waiting in the queue, which the sweep must not duplicate.
-            updated_at__lt=F("next_attempt_at") - timedelta(seconds=MAX_COUNTDOWN),
+            updated_at__lt=F("next_attempt_at") - timedelta(seconds=jobs.MAX_COUNTDOWN),
         ).values_list("id", flat=True)[:SWEEP_BATCH]
     )
     for delivery_id in due:

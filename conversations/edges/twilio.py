@@ -1,58 +1,31 @@
-"""Provider callbacks. Not API-key authenticated: each proves itself the provider's way
-(Twilio's X-Twilio-Signature over the public URL and the form), else 403, nothing done."""
+"""Twilio's callbacks: an inbound SMS becomes a customer's message, a status callback
+moves a sent message's status. Not API-key authenticated: Twilio proves itself with
+X-Twilio-Signature over the public URL and the form (channels.twilio_inbound), else 403
+and nothing done."""
 
 import logging
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from channels import email as email_channel
-from channels import sms
-from channels.inbound import contact_opt_out, inbound_receive, route_sms
-from config.errors import NotFound
+from channels.models import Channel
+from channels.twilio_inbound import (
+    EMPTY_TWIML,
+    TwilioInboundSms,
+    TwilioStatus,
+    twilio_request_valid,
+)
 from conversations.delivery import message_status_update
-from conversations.models import Contact
-from flows.models import Channel
+from conversations.inbound import inbound_receive, route_sms
+from core.errors import NotFound
 
 logger = logging.getLogger(__name__)
-
-
-def public_url(request: HttpRequest) -> str:
-    """The URL Twilio signed: ours as the world sees it (behind proxies), not the
-    internal one Django sees."""
-    return f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
-
-
-def twilio_request_valid(request: HttpRequest) -> bool:
-    signature = request.headers.get("X-Twilio-Signature", "")
-    params = {key: request.POST.get(key) for key in request.POST}
-    return bool(signature) and sms.twilio_signature_valid(public_url(request), params, signature)
-
-
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-
-class TwilioInboundSms(serializers.Serializer):
-    MessageSid = serializers.CharField()
-    From = serializers.CharField()
-    To = serializers.CharField()
-    Body = serializers.CharField(allow_blank=True)
-
-
-class TwilioStatus(serializers.Serializer):
-    MessageSid = serializers.CharField()
-    MessageStatus = serializers.CharField()
-    ErrorCode = serializers.CharField(required=False)
 
 
 class TwilioWebhookView(APIView):
@@ -145,21 +118,3 @@ class TwilioStatusView(TwilioWebhookView):
             error_code=form.validated_data.get("ErrorCode", ""),
         )
         return HttpResponse(status=204)
-
-
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a confirmation page; POST (the page's button, or a mail client's
-    RFC 8058 one-click request) opts the contact out of the workspace's email."""
-    verified = email_channel.unsubscribe_verify(token)
-    contact = None
-    if verified:
-        contact_id, workspace_id = verified
-        contact = Contact.objects.filter(pk=contact_id, workspace_id=workspace_id).first()
-    if contact is None:
-        return render(request, "unsubscribe.html", {"state": "invalid"}, status=404)
-    if request.method == "GET":
-        return render(request, "unsubscribe.html", {"state": "confirm", "contact": contact})
-    contact_opt_out(contact=contact, reason="email unsubscribe link")
-    return render(request, "unsubscribe.html", {"state": "done", "contact": contact})

@@ -8,3 +8,12 @@ class NewestFirstPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+
+class OldestFirstPagination(CursorPagination):
+    """Cursor pagination in time order (a conversation's transcript)."""
+
+    ordering = ("created_at", "id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200

@@ -4,21 +4,21 @@ or dead endpoint holds back neither message sending nor replies."""
 
 from celery import shared_task
 
-from channels import webhooks_out
+from webhooks import services
 
 
 @shared_task(name="webhooks.fan_out")
 def webhooks_fan_out_task(event_id: int) -> int:
     """The event's deliveries, and their first attempts in the same task."""
-    pending = webhooks_out.webhooks_fan_out(event_id=event_id, enqueue=False)
-    return webhooks_out.webhooks_deliver_now(delivery_ids=pending)
+    pending = services.webhooks_fan_out(event_id=event_id, enqueue=False)
+    return services.webhooks_deliver_now(delivery_ids=pending)
 
 
 @shared_task(name="webhooks.deliver")
 def webhook_deliver_task(delivery_id: str) -> str | None:
-    return webhooks_out.webhook_deliver(delivery_id=delivery_id)
+    return services.webhook_deliver(delivery_id=delivery_id)
 
 
 @shared_task(name="webhooks.sweep")
 def webhooks_sweep_task() -> int:
-    return webhooks_out.webhooks_sweep()
+    return services.webhooks_sweep()

@@ -3,23 +3,23 @@
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from channels import webhooks_out
-from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from config.fields import StrictBooleanField, StrictCharField
-from config.pagination import NewestFirstPagination
-from config.serializers import StrictSerializer
-from workspaces.api import WorkspaceModelViewSet
+from core.fields import StrictBooleanField, StrictCharField
+from core.lookups import get_in_workspace
+from core.pagination import NewestFirstPagination
+from core.serializers import StrictSerializer
+from webhooks import services
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.transport import UnsafeTarget, url_check
+from workspaces.api import WorkspaceModelViewSet, WorkspaceViewSetMixin
 
 TAGS = ["Webhooks"]
 EXAMPLES = [
@@ -60,8 +60,8 @@ class WebhookEndpointSerializer(StrictSerializer):
 
     def validate_url(self, value: str) -> str:
         try:
-            webhooks_out.url_check(value)
-        except webhooks_out.UnsafeTarget as exc:
+            url_check(value)
+        except UnsafeTarget as exc:
             raise serializers.ValidationError(str(exc)) from None
         return value
 
@@ -117,13 +117,14 @@ class WebhookEndpointViewSet(WorkspaceModelViewSet):
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
     pagination_class = NewestFirstPagination
+    not_found_name = "Webhook endpoint"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = WebhookEndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = webhooks_out.webhook_endpoint_create(
+        endpoint = services.webhook_endpoint_create(
             workspace=self.workspace, data=serializer.validated_data
         )
         return Response(
@@ -131,7 +132,7 @@ class WebhookEndpointViewSet(WorkspaceModelViewSet):
         )
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        serializer.instance = webhooks_out.webhook_endpoint_update(
+        serializer.instance = services.webhook_endpoint_update(
             endpoint=serializer.instance, data=serializer.validated_data
         )
 
@@ -147,8 +148,38 @@ class WebhookEndpointViewSet(WorkspaceModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
-        endpoint = webhooks_out.webhook_secret_rotate(endpoint=self.get_object())
+        endpoint = services.webhook_secret_rotate(endpoint=self.get_object())
         return Response(WebhookEndpointWithSecretSerializer(endpoint).data)
+
+
+class WebhookDeliveryViewSet(WorkspaceViewSetMixin, viewsets.GenericViewSet):
+    """An endpoint's deliveries, each with its attempts; scoped through the endpoint's
+    workspace, and 404 for every route under an endpoint of another workspace."""
+
+    queryset = WebhookDelivery.objects.all()
+    serializer_class = WebhookDeliverySerializer
+    pagination_class = NewestFirstPagination
+    workspace_field = "endpoint__workspace"
+    not_found_name = "Webhook delivery"
+    lookup_url_kwarg = "delivery_id"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        if not getattr(self, "swagger_fake_view", False):
+            self.endpoint = get_in_workspace(
+                WebhookEndpoint.objects.all(),
+                workspace=self.workspace,
+                pk=self.kwargs["endpoint_id"],
+                what="Webhook endpoint",
+            )
+
+    def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
+        if not getattr(self, "swagger_fake_view", False):
+            queryset = queryset.filter(endpoint=self.endpoint)
+        return queryset.select_related("event", "endpoint").prefetch_related(
+            Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("-started_at"))
+        )
 
     @extend_schema(
         summary="List deliveries and their attempts",
@@ -157,11 +188,8 @@ class WebhookEndpointViewSet(WorkspaceModelViewSet):
         tags=TAGS,
         responses={200: WebhookDeliverySerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], url_path="deliveries")
-    def deliveries(self, request: Request, pk: str | None = None) -> Response:
-        endpoint = self.get_object()
-        queryset = self._deliveries(endpoint)
-        page = self.paginate_queryset(queryset)
+    def list(self, request: Request, endpoint_id: str) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
     @extend_schema(
@@ -170,26 +198,10 @@ class WebhookEndpointViewSet(WorkspaceModelViewSet):
         "is disabled or the delivery is being attempted right now.",
         tags=TAGS,
         request=None,
-        parameters=[OpenApiParameter("delivery_id", str, OpenApiParameter.PATH)],
         responses={202: WebhookDeliverySerializer},
     )
-    @action(
-        detail=True,
-        methods=["post"],
-        url_path=r"deliveries/(?P<delivery_id>[0-9a-fA-F-]{36})/retry",
-    )
-    def retry(self, request: Request, pk: str | None = None, delivery_id: str = "") -> Response:
-        endpoint = self.get_object()
-        delivery = get_object_or_404(self._deliveries(endpoint), pk=delivery_id)
-        delivery = webhooks_out.webhook_delivery_retry(delivery=delivery)
-        delivery = self._deliveries(endpoint).get(pk=delivery.pk)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, endpoint_id: str, delivery_id: str) -> Response:
+        delivery = services.webhook_delivery_retry(delivery=self.get_object())
+        delivery = self.get_queryset().get(pk=delivery.pk)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
-
-    def _deliveries(self, endpoint: WebhookEndpoint) -> QuerySet:
-        return (
-            WebhookDelivery.objects.filter(endpoint=endpoint)
-            .select_related("event", "endpoint")
-            .prefetch_related(
-                Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("-started_at"))
-            )
-        )

@@ -10,13 +10,13 @@ from django.db import connection
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from channels import webhooks_out
-from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from conversations.events import event_record
 from conversations.models import Event, Role
 from conversations.services import conversation_create, message_create
 from tests.factories import MessageFlowFactory
 from tests.fakes.receiver import Answer, webhook_receiver_fixture  # noqa: F401 - a fixture
+from webhooks import services
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 @pytest.fixture(autouse=True)
@@ -26,12 +26,12 @@ def _private_networks_allowed(settings) -> None:
 
 
 def _endpoint(workspace, url: str, **fields) -> WebhookEndpoint:
-    return webhooks_out.webhook_endpoint_create(workspace=workspace, data={"url": url, **fields})
+    return services.webhook_endpoint_create(workspace=workspace, data={"url": url, **fields})
 
 
 def _delivery(workspace, endpoint: WebhookEndpoint, type: str = "message.created"):
     event = event_record(workspace_id=workspace.pk, type=type, data={"message": {"id": "m1"}})
-    webhooks_out.webhooks_fan_out(event_id=event.pk, enqueue=False)
+    services.webhooks_fan_out(event_id=event.pk, enqueue=False)
     return WebhookDelivery.objects.get(event=event, endpoint=endpoint)
 
 
@@ -78,12 +78,12 @@ def test_message_created_event_reaches_the_receiver_signed_per_the_specification
 def test_a_workspace_without_endpoints_enqueues_nothing(
     workspace, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from channels import tasks
+    from core import jobs
 
     def fail(*args, **kwargs):
         raise AssertionError("no endpoint, no task")
 
-    monkeypatch.setattr(tasks.webhooks_fan_out_task, "apply_async", fail)
+    monkeypatch.setattr(jobs, "_publish", fail)
     with django_capture_on_commit_callbacks(execute=True):
         event_record(workspace_id=workspace.pk, type="message.created", data={})
     assert not WebhookDelivery.objects.exists()
@@ -95,10 +95,10 @@ def test_a_hipaa_flows_event_carries_no_message_text(workspace, webhook_receiver
     conversation = conversation_create(workspace=workspace, flow=flow)
     message_create(conversation=conversation, role=Role.USER, text="My diagnosis is private")
     event = Event.objects.get(workspace=workspace, type="message.created")
-    webhooks_out.webhooks_fan_out(event_id=event.pk, enqueue=False)
+    services.webhooks_fan_out(event_id=event.pk, enqueue=False)
 
     delivery = WebhookDelivery.objects.get(endpoint=endpoint, event=event)
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "succeeded"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "succeeded"
     [request] = webhook_receiver.requests
     assert b"diagnosis" not in request.body
     message = json.loads(request.body)["data"]["message"]
@@ -115,15 +115,15 @@ def test_a_500_then_a_200_logs_two_attempts_and_delivers_once(owner, webhook_rec
     delivery = _delivery(owner.workspace, endpoint)
     webhook_receiver.script(Answer(status=500, body=b"boom"), Answer(status=200, body=b"thanks"))
 
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "pending"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "pending"
     delivery.refresh_from_db()
     assert delivery.attempts == 1
     assert 3 < (delivery.next_attempt_at - timezone.now()).total_seconds() <= 6  # 5 s ± 20 %
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) is None  # not due yet
+    assert services.webhook_deliver(delivery_id=delivery.pk) is None  # not due yet
 
     _make_due(delivery)
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "succeeded"
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) is None  # settled
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "succeeded"
+    assert services.webhook_deliver(delivery_id=delivery.pk) is None  # settled
     assert len(webhook_receiver.requests) == 2
     assert len({r.headers["webhook-id"] for r in webhook_receiver.requests}) == 1
 
@@ -141,7 +141,7 @@ def test_only_the_first_kilobyte_of_the_answer_is_logged(workspace, webhook_rece
     endpoint = _endpoint(workspace, webhook_receiver.url)
     delivery = _delivery(workspace, endpoint)
     webhook_receiver.script(Answer(status=500, body=b"x" * 5000))
-    webhooks_out.webhook_deliver(delivery_id=delivery.pk)
+    services.webhook_deliver(delivery_id=delivery.pk)
     assert len(WebhookAttempt.objects.get(delivery=delivery).response_body) == 1024
 
 
@@ -149,7 +149,7 @@ def test_redirects_are_not_followed(workspace, webhook_receiver):
     endpoint = _endpoint(workspace, webhook_receiver.url)
     delivery = _delivery(workspace, endpoint)
     webhook_receiver.script(Answer(status=302, headers={"location": "http://127.0.0.1:1/x"}))
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "pending"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "pending"
     assert len(webhook_receiver.requests) == 1
 
 
@@ -159,7 +159,7 @@ def test_a_connection_error_is_retried(workspace):
         port = probe.getsockname()[1]
     endpoint = _endpoint(workspace, f"http://127.0.0.1:{port}/hooks")
     delivery = _delivery(workspace, endpoint)
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "pending"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "pending"
     attempt = WebhookAttempt.objects.get(delivery=delivery)
     assert attempt.status_code is None
     assert "Connection" in attempt.error
@@ -171,7 +171,7 @@ def test_retry_after_is_honoured(workspace, webhook_receiver, status_code):
     delivery = _delivery(workspace, endpoint)
     webhook_receiver.script(Answer(status=status_code, headers={"retry-after": "120"}))
     before = timezone.now()
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "pending"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "pending"
     delivery.refresh_from_db()
     wait = (delivery.next_attempt_at - before).total_seconds()
     assert 119 <= wait <= 125
@@ -186,13 +186,13 @@ def test_the_delivery_fails_when_the_next_attempt_would_fall_after_24_hours(
         created_at=timezone.now() - timedelta(hours=24), attempts=18
     )
     webhook_receiver.script(Answer(status=500))
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "failed"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "failed"
     delivery.refresh_from_db()
     assert delivery.next_attempt_at is None
 
 
 def test_the_retry_schedule_spans_about_a_day():
-    schedule = webhooks_out.retry_schedule()
+    schedule = services.retry_schedule()
     assert schedule[:4] == [0.0, 5.0, 15.0, 35.0]
     assert 20 * 3600 < schedule[-1] <= 24 * 3600
     assert len(schedule) == 19
@@ -204,14 +204,14 @@ def test_a_410_disables_the_endpoint_at_once(workspace, webhook_receiver):
     delivery = _delivery(workspace, endpoint)
     webhook_receiver.script(Answer(status=410))
 
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "failed"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "failed"
     endpoint.refresh_from_db()
     assert endpoint.enabled is False
     assert endpoint.disabled_reason == "gone"
     disabled = Event.objects.get(workspace=workspace, type="webhook_endpoint.disabled")
     assert disabled.data["webhook_id"] == str(endpoint.pk)
     # The endpoint's other deliveries are not attempted any more.
-    assert webhooks_out.webhook_deliver(delivery_id=other.pk) == "failed"
+    assert services.webhook_deliver(delivery_id=other.pk) == "failed"
     assert len(webhook_receiver.requests) == 1
 
 
@@ -224,7 +224,7 @@ def test_an_endpoint_failing_for_5_days_without_a_success_is_disabled_with_an_ev
         failing_since=timezone.now() - timedelta(days=5, minutes=1)
     )
     webhook_receiver.script(Answer(status=500))
-    webhooks_out.webhook_deliver(delivery_id=delivery.pk)
+    services.webhook_deliver(delivery_id=delivery.pk)
     endpoint.refresh_from_db()
     assert (endpoint.enabled, endpoint.disabled_reason) == (False, "failing")
     event = Event.objects.get(workspace=workspace, type="webhook_endpoint.disabled")
@@ -237,7 +237,7 @@ def test_a_success_clears_the_failure_clock(workspace, webhook_receiver):
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         failing_since=timezone.now() - timedelta(days=4)
     )
-    webhooks_out.webhook_deliver(delivery_id=delivery.pk)
+    services.webhook_deliver(delivery_id=delivery.pk)
     endpoint.refresh_from_db()
     assert endpoint.failing_since is None
     assert endpoint.last_success_at is not None
@@ -267,9 +267,9 @@ def test_the_sweep_enqueues_late_deliveries(workspace, webhook_receiver, monkeyp
     )
     enqueued = []
     monkeypatch.setattr(
-        webhooks_out, "delivery_enqueue", lambda *, delivery_id, at: enqueued.append(delivery_id)
+        services, "delivery_enqueue", lambda *, delivery_id, at: enqueued.append(delivery_id)
     )
-    assert webhooks_out.webhooks_sweep() == 1
+    assert services.webhooks_sweep() == 1
     assert enqueued == [late.pk]
 
 
@@ -285,7 +285,7 @@ def test_two_workers_racing_on_one_delivery_make_one_post(workspace, webhook_rec
     def worker() -> None:
         try:
             barrier.wait()
-            outcomes.append(webhooks_out.webhook_deliver(delivery_id=delivery.pk))
+            outcomes.append(services.webhook_deliver(delivery_id=delivery.pk))
         finally:
             connection.close()
 
@@ -311,7 +311,7 @@ def test_after_rotation_both_signatures_are_present_and_valid(owner, webhook_rec
     assert new_secret != old_secret
 
     endpoint = WebhookEndpoint.objects.get(pk=created.json()["_id"])
-    webhooks_out.webhook_deliver(delivery_id=_delivery(owner.workspace, endpoint).pk)
+    services.webhook_deliver(delivery_id=_delivery(owner.workspace, endpoint).pk)
     [request] = webhook_receiver.requests
     signatures = request.headers["webhook-signature"].split(" ")
     assert len(signatures) == 2
@@ -322,7 +322,7 @@ def test_after_rotation_both_signatures_are_present_and_valid(owner, webhook_rec
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    webhooks_out.webhook_deliver(delivery_id=_delivery(owner.workspace, endpoint).pk)
+    services.webhook_deliver(delivery_id=_delivery(owner.workspace, endpoint).pk)
     latest = webhook_receiver.requests[-1]
     assert len(latest.headers["webhook-signature"].split(" ")) == 1
     Webhook(new_secret).verify(latest.body, latest.headers)
@@ -366,7 +366,7 @@ def test_a_host_that_resolves_to_loopback_is_refused_again_at_delivery(
     delivery = _delivery(workspace, endpoint)
     settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
     settings.DEBUG = True  # plain http still allowed: the address is what is refused
-    assert webhooks_out.webhook_deliver(delivery_id=delivery.pk) == "pending"
+    assert services.webhook_deliver(delivery_id=delivery.pk) == "pending"
     assert webhook_receiver.requests == []
     assert "loopback" in WebhookAttempt.objects.get(delivery=delivery).error
 
@@ -386,9 +386,7 @@ def test_delivery_connects_to_the_checked_address_with_the_hosts_name(
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     endpoint = _endpoint(workspace, f"http://hooks.example:{webhook_receiver.port}/in?a=1")
-    assert webhooks_out.webhook_deliver(delivery_id=_delivery(workspace, endpoint).pk) == (
-        "succeeded"
-    )
+    assert services.webhook_deliver(delivery_id=_delivery(workspace, endpoint).pk) == ("succeeded")
     [request] = webhook_receiver.requests
     assert request.headers["host"] == f"hooks.example:{webhook_receiver.port}"
     assert request.path == "/in?a=1"

@@ -5,9 +5,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from channels import webhooks_out
-from channels.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from config.errors import ApplicationError
+from core.errors import ApplicationError
+from webhooks import services
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from workspaces.admin import WorkspaceScopedAdmin
 
 
@@ -55,7 +55,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         retried = 0
         for delivery in queryset.select_related("endpoint"):
             try:
-                webhooks_out.webhook_delivery_retry(delivery=delivery)
+                services.webhook_delivery_retry(delivery=delivery)
                 retried += 1
             except ApplicationError as exc:
                 self.message_user(request, f"{delivery.pk}: {exc.message}", messages.WARNING)

@@ -1,7 +1,7 @@
-"""Customers answering by email. anymail's inbound webhook views authenticate the
-provider's POST (its shared-secret basic auth) and normalise the mail; the receiver here
-finds the conversation, keeps only the customer's new text and hands it to
-inbound_receive, which stores it and decides the agent's answer.
+"""Inbound email, the transport side: anymail's inbound webhook views authenticate the
+provider's POST (its shared-secret basic auth) and normalise the mail; the helpers here
+read its addresses and keep only the customer's new text. The receiver that routes it
+to a conversation is conversations.edges.email.
 
 Wired: Postmark (POST /v1/webhooks/email/inbound/postmark). Another provider is one URL
 line with `anymail_inbound_view(<anymail's inbound view for it>)`: the receiver is the
@@ -13,21 +13,13 @@ from html.parser import HTMLParser
 
 from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.inbound import AnymailInboundMessage
-from anymail.signals import AnymailInboundEvent
-from anymail.utils import get_anymail_setting
 from anymail.webhooks.base import AnymailCoreWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from mailparser_reply import EmailMessage
 
-from channels.email import conversation_id_from_reply_address
-from channels.inbound import inbound_flow, inbound_receive
-from channels.models import Sender
-from config.errors import error_body
-from conversations.models import Contact, Conversation
-from flows.models import Channel
+from core.errors import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -60,87 +52,16 @@ def anymail_inbound_view(
 postmark_inbound = anymail_inbound_view(PostmarkInboundWebhookView)
 
 
-def email_received(
-    sender: object, event: AnymailInboundEvent, esp_name: str, **kwargs: object
-) -> None:
-    """anymail's `inbound` signal. Mail that cannot be routed is logged and dropped:
-    the view still answers 200, so the provider does not retry it forever."""
-    if not settings.DEBUG and not get_anymail_setting("webhook_secret", default=None):
-        # Without a secret anymail lets anyone post (it only warns): refuse to act on it.
-        logger.error("Inbound email from %s ignored: ANYMAIL_WEBHOOK_SECRET is not set", esp_name)
-        return
-    message: AnymailInboundMessage = event.message
-    from_address = _addr(message.from_email)
-    # The RFC Message-ID is the same on every retry; the provider's own id is the fallback.
-    message_id = (message["Message-ID"] or event.event_id or "").strip()[:255]
-    if not from_address or not message_id:
-        logger.warning("Inbound email via %s without From or Message-ID ignored", esp_name)
-        return
-    recipients = _recipients(message)
-    text = reply_text(message)
-
-    conversation = _by_reply_address(recipients)
-    if conversation is not None:
-        # The signed address names the conversation; its contact is the customer even
-        # when they answer from another alias.
-        contact = conversation.contact
-        inbound_receive(
-            workspace_id=conversation.workspace_id,
-            flow=conversation.flow,
-            channel=Channel.EMAIL,
-            from_address=contact.address if contact else from_address,
-            text=text,
-            provider_message_id=message_id,
-            conversation=conversation,
-        )
-        return
-
-    for our_sender in Sender.objects.filter(channel=Channel.EMAIL, address__in=recipients):
-        contact = Contact.objects.filter(
-            workspace_id=our_sender.workspace_id, channel=Channel.EMAIL, address=from_address
-        ).first()
-        if contact is not None:
-            inbound_receive(
-                workspace_id=our_sender.workspace_id,
-                flow=inbound_flow(our_sender),
-                channel=Channel.EMAIL,
-                from_address=contact.address,
-                text=text,
-                provider_message_id=message_id,
-            )
-            return
-    logger.warning(
-        "Inbound email via %s from %s to %s: no conversation, sender or contact matches",
-        esp_name,
-        from_address,
-        ", ".join(sorted(recipients)),
-    )
-
-
-def _addr(address: object) -> str:
+def addr(address: object) -> str:
     spec = getattr(address, "addr_spec", "") or ""  # a multi-address From is a list: none
     return spec.strip().lower()
 
 
-def _recipients(message: AnymailInboundMessage) -> set[str]:
+def recipients(message: AnymailInboundMessage) -> set[str]:
     # The envelope recipient covers Bcc and forwarding, where the headers name others.
-    found = {_addr(a) for a in [*message.to, *message.cc, *message.bcc]}
+    found = {addr(a) for a in [*message.to, *message.cc, *message.bcc]}
     found.add((message.envelope_recipient or "").strip().lower())
     return found - {""}
-
-
-def _by_reply_address(recipients: set[str]) -> Conversation | None:
-    for address in recipients:
-        conversation_id = conversation_id_from_reply_address(address)
-        if conversation_id is not None:
-            found = (
-                Conversation.objects.select_related("contact", "flow")
-                .filter(pk=conversation_id)
-                .first()
-            )
-            if found is not None:
-                return found
-    return None
 
 
 def reply_text(message: AnymailInboundMessage) -> str:

@@ -3,7 +3,7 @@ event), and every attempt at it. The logic lives in channels.webhooks_out."""
 
 from django.db import models
 
-from config.models import TimestampedModel
+from core.models import TimestampedModel
 
 
 class WebhookEndpoint(TimestampedModel):

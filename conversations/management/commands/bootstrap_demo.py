@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from agents.models import Agent
-from config.openapi import SEED_003_REQUEST
-from flows.models import Channel, Direction, MessageFlow
+from channels.models import Channel
+from flows.models import Direction, MessageFlow
+from flows.openapi import SEED_003_REQUEST
 from workspaces.models import ApiKey, Workspace
 from workspaces.services import api_key_create, api_key_revoke
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from conversations.events import events_committed
+        from webhooks.services import webhooks_events_committed
+
+        events_committed.connect(
+            webhooks_events_committed, dispatch_uid="webhooks.events_committed"
+        )
