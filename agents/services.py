@@ -2,6 +2,7 @@ from django.db.models import ProtectedError
 
 from agents.models import Agent
 from core.errors import Conflict
+from core.models import update_fields
 from workspaces.models import Workspace
 
 
@@ -10,8 +11,7 @@ def agent_create(*, workspace: Workspace, data: dict) -> Agent:
 
 
 def agent_update(*, agent: Agent, data: dict) -> Agent:
-    for field, value in data.items():
-        setattr(agent, field, value)
+    update_fields(agent, data)
     agent.save()
     return agent
 

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 
 from channels.models import Channel, Sender
 from core.errors import Conflict
+from core.models import update_fields
 from workspaces.models import Workspace
 
 
@@ -40,8 +41,7 @@ def sender_address(*, sender: Sender | None, channel: str) -> tuple[str, str]:
 
 
 def sender_update(*, sender: Sender, data: dict) -> Sender:
-    for field, value in data.items():
-        setattr(sender, field, value)
+    update_fields(sender, data)
     return _save(sender)
 
 

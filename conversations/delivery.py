@@ -23,6 +23,7 @@ from channels.models import Channel
 from conversations.events import events_record
 from conversations.models import Contact, DeliveryStatus, Message
 from conversations.scheduling import message_event, message_event_data, message_schedule
+from core.models import update_fields
 from core.retry import backoff
 from flows.models import MessageFlow
 from flows.services import flow_sender_address
@@ -285,8 +286,7 @@ def _finish(message: Message, status: str, event: str, **fields: object) -> None
             status=status, updated_at=now, **fields
         )
         # The row now holds exactly these values; no need to read it back.
-        for name, value in {"status": status, "updated_at": now, **fields}.items():
-            setattr(message, name, value)
+        update_fields(message, {"status": status, "updated_at": now, **fields})
         message_event(message, message.conversation, event)
 
 

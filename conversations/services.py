@@ -19,6 +19,8 @@ from conversations.scheduling import message_route_outbound
 from core import jobs
 from core.errors import ApplicationError, Conflict
 from core.lookups import parse_id
+from core.models import update_fields
+from core.tenancy import ensure_same_workspace
 from flows.models import MessageFlow
 from flows.selectors import flow_for_workspace
 from workspaces.models import Workspace
@@ -44,7 +46,7 @@ def conversation_create(
     contact: Contact | None = None,
     state: dict | None = None,
 ) -> Conversation:
-    conversation = Conversation.objects.create(
+    conversation = Conversation(
         workspace=workspace,
         flow=flow,
         agent=agent,
@@ -53,6 +55,8 @@ def conversation_create(
         hipaa=bool(flow and flow.hipaa_compliance),
         **{k: v for k, v in (state or {}).items() if k in STATE_FIELDS},
     )
+    ensure_same_workspace(conversation)
+    conversation.save(force_insert=True)
     event_record(
         workspace_id=workspace.pk,
         type="conversation.created",
@@ -88,9 +92,7 @@ def conversation_open_for(
 
 def conversation_set_state(*, conversation: Conversation, state: dict) -> Conversation:
     """Sets the given state fields and leaves the others as they are."""
-    changed = [k for k in STATE_FIELDS if k in state]
-    for field in changed:
-        setattr(conversation, field, state[field])
+    changed = update_fields(conversation, {k: state[k] for k in STATE_FIELDS if k in state})
     if changed:
         conversation.save(update_fields=[*changed, "updated_at"])
     return conversation

@@ -12,3 +12,11 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def update_fields(instance: models.Model, data: dict) -> list[str]:
+    """Sets each field `data` names on `instance` (unsaved) and returns their names, for
+    the services' update functions and `save(update_fields=...)`."""
+    for field, value in data.items():
+        setattr(instance, field, value)
+    return list(data)

@@ -5,6 +5,8 @@ from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 
 from channels.services import default_sender, sender_address
+from core.models import update_fields
+from core.tenancy import ensure_same_workspace
 from flows.models import MessageFlow
 from workspaces.models import Workspace
 
@@ -47,15 +49,18 @@ def _defaults() -> dict:
 
 
 def flow_create(*, workspace: Workspace, data: dict) -> MessageFlow:
-    return MessageFlow.objects.create(workspace=workspace, **data)
+    flow = MessageFlow(workspace=workspace, **data)
+    ensure_same_workspace(flow)
+    flow.save()
+    return flow
 
 
 def flow_update(*, flow: MessageFlow, data: dict, replace: bool = False) -> MessageFlow:
     """PATCH (replace=False) changes only what `data` names, nested settings included;
     PUT (replace=True) also resets every writable field `data` leaves out."""
     changes = {**_defaults(), **data} if replace else data
-    for field, value in changes.items():
-        setattr(flow, field, value)
+    update_fields(flow, changes)
+    ensure_same_workspace(flow)
     flow.save()
     return flow
 
@@ -71,7 +76,7 @@ def flow_duplicate(*, flow: MessageFlow) -> MessageFlow:
     """A copy, inactive, so an operator can edit it before it speaks to anyone."""
     values = {name: getattr(flow, name) for name in WRITABLE_FIELDS}
     values.update(name=f"{flow.name} (copy)"[:200], is_active=False)
-    return MessageFlow.objects.create(workspace=flow.workspace, **values)
+    return flow_create(workspace=flow.workspace, data=values)
 
 
 def flow_sender_address(flow: MessageFlow) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from conversations.models import Event
 from conversations.payloads import iso
 from core import jobs
 from core.errors import Conflict
+from core.models import update_fields
 from core.retry import backoff, nominal_delay
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.signing import ROTATION_OVERLAP, payload_body, secret_generate, signed_headers
@@ -70,9 +71,9 @@ def webhook_endpoint_create(*, workspace: Workspace, data: dict) -> WebhookEndpo
 
 
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:
-    changed = [field for field in ("url", "event_types", "description") if field in data]
-    for field in changed:
-        setattr(endpoint, field, data[field])
+    changed = update_fields(
+        endpoint, {k: data[k] for k in ("url", "event_types", "description") if k in data}
+    )
     if "enabled" in data and data["enabled"] != endpoint.enabled:
         endpoint.enabled = data["enabled"]
         # Re-enabling starts the 5-day failure clock afresh.

@@ -5,6 +5,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import update_fields
+from core.tenancy import ensure_same_workspace
 from workspaces.models import ApiKey, Workspace
 
 # last_used_at is a hint for operators, not an audit log: writing it at most once a
@@ -62,3 +64,12 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+def workspace_update(*, workspace: Workspace, data: dict) -> Workspace:
+    """Changes the given fields (name, help_text, default_flow); the default flow must
+    be one of the workspace's own."""
+    update_fields(workspace, data)
+    ensure_same_workspace(workspace)
+    workspace.save(update_fields=[*data, "updated_at"])
+    return workspace
