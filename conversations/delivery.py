@@ -23,6 +23,7 @@ from channels.models import Channel
 from conversations.events import events_record
 from conversations.models import Contact, DeliveryStatus, Message
 from conversations.scheduling import message_event, message_event_data, message_schedule
+from core.lookups import parse_id
 from core.models import update_fields
 from core.retry import backoff
 from flows.models import MessageFlow
@@ -228,7 +229,7 @@ def _send(message: Message, flow: MessageFlow, contact: Contact, now: datetime) 
                 body=message.content,
                 from_number="" if service_sid else address,
                 messaging_service_sid=service_sid,
-                status_callback=f"{settings.PUBLIC_BASE_URL}/v1/webhooks/twilio/status",
+                status_callback=status_callback_url(message.pk),
                 validity_period=_validity(flow, now),
             )
         )
@@ -343,9 +344,22 @@ def _unknown_outcome(message: Message, error: str) -> str:
     return "retrying"
 
 
-def message_status_update(*, provider_message_id: str, status: str, error_code: str = "") -> bool:
+def status_callback_url(message_id: uuid.UUID) -> str:
+    """Where Twilio reports a message's status. The URL names the message, and Twilio
+    signs the whole URL, so a callback can only ever reach the one message it is for,
+    whatever the provider id (ids are unique per workspace, not across workspaces)."""
+    return f"{settings.PUBLIC_BASE_URL}/v1/webhooks/twilio/status?message={message_id}"
+
+
+def message_status_update(
+    *, provider_message_id: str, status: str, error_code: str = "", message_id: str = ""
+) -> bool:
     """A provider's status callback: moves the status forward only, so a late or
-    repeated callback never moves it back. Returns whether anything changed."""
+    repeated callback never moves it back. Returns whether anything changed.
+
+    `message_id` is the one in the callback URL (status_callback_url). Callbacks of
+    messages sent before the URL carried it match by provider id alone, and only when
+    exactly one message has that id."""
     new = {
         "queued": DeliveryStatus.QUEUED,
         "accepted": DeliveryStatus.QUEUED,
@@ -360,13 +374,20 @@ def message_status_update(*, provider_message_id: str, status: str, error_code: 
     if new is None:
         return False
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .select_related("conversation")
-            .filter(provider_message_id=provider_message_id)
-            .first()
+        candidates = Message.objects.select_for_update().filter(
+            provider_message_id=provider_message_id
         )
-        if message is None or RANK.get(message.status, 0) >= RANK[new]:
+        if message_id:
+            candidates = candidates.filter(pk=parse_id(message_id))
+        found = list(candidates.select_related("conversation")[:2])
+        if len(found) != 1:
+            if len(found) > 1:
+                logger.warning(
+                    "Status callback for %s matches several messages", provider_message_id
+                )
+            return False
+        message = found[0]
+        if RANK.get(message.status, 0) >= RANK[new]:
             return False
         message.status = new
         message.error_code = error_code or message.error_code

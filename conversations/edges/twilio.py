@@ -116,5 +116,6 @@ class TwilioStatusView(TwilioWebhookView):
             provider_message_id=form.validated_data["MessageSid"],
             status=form.validated_data["MessageStatus"].lower(),
             error_code=form.validated_data.get("ErrorCode", ""),
+            message_id=request.query_params.get("message", ""),
         )
         return HttpResponse(status=204)

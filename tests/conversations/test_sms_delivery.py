@@ -45,7 +45,7 @@ def test_a_due_sms_goes_to_twilio_once_with_callback_and_validity(sms_flow, fake
     assert sent["To"] == "+14155550123"
     assert sent["From"] == "+15005550006"
     assert sent["Body"] == "Your visit is tomorrow"
-    assert sent["StatusCallback"] == f"{settings.PUBLIC_BASE_URL}{STATUS_URL}"
+    assert sent["StatusCallback"] == f"{settings.PUBLIC_BASE_URL}{STATUS_URL}?message={message.pk}"
     assert 60 <= int(sent["ValidityPeriod"]) <= 36000
     message.refresh_from_db()
     assert message.status == DeliveryStatus.QUEUED
@@ -126,12 +126,13 @@ def test_a_signed_status_callback_moves_the_status_forward_only(
     message = due_sms(sms_flow)
     delivery.deliver(message.pk)
     message.refresh_from_db()
-    url = f"{settings.PUBLIC_BASE_URL}{STATUS_URL}"
+    path = f"{STATUS_URL}?message={message.pk}"
+    url = f"{settings.PUBLIC_BASE_URL}{path}"
 
     def callback(status: str, **extra: str) -> int:
         params = {"MessageSid": message.provider_message_id, "MessageStatus": status, **extra}
         return client.post(
-            STATUS_URL, params, HTTP_X_TWILIO_SIGNATURE=fake_twilio.sign(url, params)
+            path, params, HTTP_X_TWILIO_SIGNATURE=fake_twilio.sign(url, params)
         ).status_code
 
     assert callback("delivered") == 204
@@ -139,6 +140,37 @@ def test_a_signed_status_callback_moves_the_status_forward_only(
     message.refresh_from_db()
     assert message.status == DeliveryStatus.DELIVERED
     assert Event.objects.filter(type="message.delivered").count() == 1
+
+
+def test_a_status_callback_reaches_only_the_message_its_url_names(
+    sms_flow, fake_twilio, client, settings, outsider
+):
+    """Provider ids are unique per workspace: another workspace's row with the same id
+    (however it came to be) is never touched by this message's callback."""
+    message = due_sms(sms_flow)
+    delivery.deliver(message.pk)
+    message.refresh_from_db()
+    other_flow = MessageFlowFactory(workspace=outsider.workspace, message_channel="SMS")
+    other = due_sms(other_flow, text="Theirs")
+    type(other).objects.filter(pk=other.pk).update(
+        provider_message_id=message.provider_message_id, status=DeliveryStatus.QUEUED
+    )
+    path = f"{STATUS_URL}?message={message.pk}"
+    params = {"MessageSid": message.provider_message_id, "MessageStatus": "delivered"}
+    signature = fake_twilio.sign(f"{settings.PUBLIC_BASE_URL}{path}", params)
+
+    assert client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204
+
+    message.refresh_from_db()
+    other.refresh_from_db()
+    assert message.status == DeliveryStatus.DELIVERED
+    assert other.status == DeliveryStatus.QUEUED
+    # Without the message in the URL (an older callback), an ambiguous id moves nothing.
+    unscoped = {"MessageSid": message.provider_message_id, "MessageStatus": "failed"}
+    signature = fake_twilio.sign(f"{settings.PUBLIC_BASE_URL}{STATUS_URL}", unscoped)
+    assert client.post(STATUS_URL, unscoped, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204
+    other.refresh_from_db()
+    assert other.status == DeliveryStatus.QUEUED
 
 
 def test_an_unsigned_status_callback_is_403_and_changes_nothing(sms_flow, fake_twilio, client):
