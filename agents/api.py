@@ -1,24 +1,20 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.serializers import BaseSerializer
 
 from agents.models import Agent
 from agents.openapi import AGENT_EXAMPLES
 from agents.serializers import AgentSerializer
 from agents.services import agent_create, agent_delete, agent_update
+from core.openapi import crud_schema
 from core.pagination import NewestFirstPagination
 from workspaces.api import WorkspaceModelViewSet
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List agents", tags=["Agents"]),
-    create=extend_schema(summary="Create an agent", tags=["Agents"], examples=AGENT_EXAMPLES),
-    retrieve=extend_schema(summary="Retrieve an agent", tags=["Agents"]),
-    partial_update=extend_schema(summary="Update an agent", tags=["Agents"]),
-    destroy=extend_schema(
-        summary="Delete an agent",
-        description="Refused with 409 while message flows still use the agent.",
-        tags=["Agents"],
-    ),
+@crud_schema(
+    "agent",
+    "agents",
+    ["Agents"],
+    create={"examples": AGENT_EXAMPLES},
+    destroy={"description": "Refused with 409 while message flows still use the agent."},
 )
 class AgentViewSet(WorkspaceModelViewSet):
     """Agents: the LLM personas that speak in a workspace's message flows."""

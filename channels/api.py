@@ -1,9 +1,10 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample
 from rest_framework.serializers import BaseSerializer
 
 from channels.models import Sender
 from channels.serializers import SenderSerializer
 from channels.services import sender_create, sender_update
+from core.openapi import crud_schema
 from core.pagination import NewestFirstPagination
 from workspaces.api import WorkspaceModelViewSet
 
@@ -22,17 +23,14 @@ EXAMPLES = [
 ]
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List senders", tags=TAGS),
-    create=extend_schema(
-        summary="Create a sender",
-        description="An address belongs to one workspace at most: a taken address is 409.",
-        tags=TAGS,
-        examples=EXAMPLES,
-    ),
-    retrieve=extend_schema(summary="Retrieve a sender", tags=TAGS),
-    partial_update=extend_schema(summary="Update a sender", tags=TAGS),
-    destroy=extend_schema(summary="Delete a sender", tags=TAGS),
+@crud_schema(
+    "sender",
+    "senders",
+    TAGS,
+    create={
+        "description": "An address belongs to one workspace at most: a taken address is 409.",
+        "examples": EXAMPLES,
+    },
 )
 class SenderViewSet(WorkspaceModelViewSet):
     """Phone numbers, Messaging Services and email addresses a workspace sends from."""

@@ -58,14 +58,7 @@ class SmsBackend(Protocol):
     def send(self, sms: OutboundSms) -> SendResult: ...
 
     def find_sent(
-        self,
-        *,
-        to: str,
-        from_number: str,
-        messaging_service_sid: str,
-        sent_after: datetime,
-        body: str = "",
-        exclude: frozenset[str] = frozenset(),
+        self, sms: OutboundSms, *, sent_after: datetime, exclude: frozenset[str] = frozenset()
     ) -> str | None: ...
 
 
@@ -158,23 +151,17 @@ class TwilioBackend:
         return SendResult(provider_message_id=message.sid, status=message.status or "queued")
 
     def find_sent(
-        self,
-        *,
-        to: str,
-        from_number: str,
-        messaging_service_sid: str,
-        sent_after: datetime,
-        body: str = "",
-        exclude: frozenset[str] = frozenset(),
+        self, sms: OutboundSms, *, sent_after: datetime, exclude: frozenset[str] = frozenset()
     ) -> str | None:
-        """The sid of a message Twilio has to `to` since `sent_after`, with this `body`
-        when given, that is not one of `exclude` (sids already known to be other
-        messages): several messages to one person within a minute are common."""
+        """The sid of a message Twilio has from `sms`'s sender to `sms.to` since
+        `sent_after`, with `sms.body` when it is not empty, that is not one of `exclude`
+        (sids already known to be other messages): several messages to one person
+        within a minute are common."""
         # The SDK formats the datetime as-is with a "Z": it must be UTC already.
         since = sent_after.astimezone(UTC).replace(microsecond=0)  # Twilio dates: whole seconds
-        filters: dict[str, Any] = {"to": to}
-        if not messaging_service_sid:
-            filters["from_"] = from_number
+        filters: dict[str, Any] = {"to": sms.to}
+        if not sms.messaging_service_sid:
+            filters["from_"] = sms.from_number
         try:
             # No DateSent filter: a message still queued at Twilio has no date_sent and
             # would be missed, and missing it means sending twice. Twilio lists newest
@@ -189,7 +176,7 @@ class TwilioBackend:
             when = message.date_created or message.date_sent
             if when is None or when < since or message.sid in exclude:
                 continue
-            if body and message.body != body:
+            if sms.body and message.body != sms.body:
                 continue
             return message.sid
         return None
@@ -204,14 +191,7 @@ class ConsoleBackend:
         return SendResult(provider_message_id=f"console-{uuid.uuid4().hex}", status="sent")
 
     def find_sent(
-        self,
-        *,
-        to: str,
-        from_number: str,
-        messaging_service_sid: str,
-        sent_after: datetime,
-        body: str = "",
-        exclude: frozenset[str] = frozenset(),
+        self, sms: OutboundSms, *, sent_after: datetime, exclude: frozenset[str] = frozenset()
     ) -> str | None:
         return None
 

@@ -159,32 +159,26 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def _every(seconds: float, task: str, queue: str, expires: float | None = None) -> dict:
+    """A beat entry; a run not started within `expires` (default: its period) is dropped,
+    so a stalled worker does not find a backlog of identical sweeps."""
+    return {
+        "task": task,
+        "schedule": seconds,
+        "options": {"queue": queue, "expires": expires or seconds},
+    }
+
+
 CELERY_BEAT_SCHEDULE = {
-    "sweep-due-replies": {
-        "task": "conversations.sweep_due_replies",
-        "schedule": 10.0,
-        "options": {"queue": "default", "expires": 10},
-    },
-    "dispatch-due-messages": {
-        "task": "conversations.dispatch_due_messages",
-        "schedule": 2.0,
-        "options": {"queue": "delivery", "expires": 2},
-    },
-    "recover-stale-sending": {
-        "task": "conversations.recover_stale_sending",
-        "schedule": 60.0,
-        "options": {"queue": "delivery", "expires": 60},
-    },
-    "purge-idempotency-records": {
-        "task": "conversations.purge_idempotency_records",
-        "schedule": 3600.0,
-        "options": {"queue": "default", "expires": 600},
-    },
-    "sweep-webhook-deliveries": {
-        "task": "webhooks.sweep",
-        "schedule": 30.0,
-        "options": {"queue": "webhooks", "expires": 30},
-    },
+    "sweep-due-replies": _every(10.0, "conversations.sweep_due_replies", "default"),
+    "dispatch-due-messages": _every(2.0, "conversations.dispatch_due_messages", "delivery"),
+    "recover-stale-sending": _every(60.0, "conversations.recover_stale_sending", "delivery"),
+    "purge-idempotency-records": _every(
+        3600.0, "conversations.purge_idempotency_records", "default", expires=600
+    ),
+    "sweep-webhook-deliveries": _every(30.0, "webhooks.sweep", "webhooks"),
 }
 CELERY_TASK_ROUTES = {
     "conversations.generate_reply": {"queue": "llm"},

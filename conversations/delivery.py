@@ -320,14 +320,13 @@ def _unknown_outcome(message: Message, error: str) -> str:
             .values_list("provider_message_id", flat=True)
         )
         try:
-            found = sms_channel.get_sms_backend().find_sent(
+            sent = sms_channel.OutboundSms(
                 to=contact.address,
+                body=message.content,
                 from_number="" if service_sid else address,
                 messaging_service_sid=service_sid,
-                sent_after=since,
-                body=message.content,
-                exclude=known,
             )
+            found = sms_channel.get_sms_backend().find_sent(sent, sent_after=since, exclude=known)
         except TransportError:
             # Cannot tell yet: keep it "sending"; recover_stale_sending asks again later.
             return "unknown"

@@ -1,9 +1,10 @@
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.serializers import BaseSerializer
 
 from channels.models import Channel
+from core.openapi import crud_schema
 from core.pagination import NewestFirstPagination
 from flows.models import Direction, MessageFlow
 from flows.openapi import FLOW_EXAMPLES
@@ -26,31 +27,25 @@ class FlowFilterSerializer(serializers.Serializer):
         return canonical[value.lower()]
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List message flows",
-        description="Newest first, cursor-paginated.",
-        tags=TAGS,
-        parameters=[
+@crud_schema(
+    "message flow",
+    "message flows",
+    TAGS,
+    list={
+        "description": "Newest first, cursor-paginated.",
+        "parameters": [
             OpenApiParameter("isActive", bool),
             OpenApiParameter("messageChannel", str, enum=Channel.values),
             OpenApiParameter("direction", str, enum=Direction.values),
             OpenApiParameter("limit", int, description="Page size, at most 200."),
         ],
-    ),
-    create=extend_schema(summary="Create a message flow", tags=TAGS, examples=FLOW_EXAMPLES),
-    retrieve=extend_schema(summary="Retrieve a message flow", tags=TAGS),
-    update=extend_schema(
-        summary="Replace a message flow",
-        description="Fields left out are reset to their defaults.",
-        tags=TAGS,
-    ),
-    partial_update=extend_schema(
-        summary="Update a message flow",
-        description="Only the fields given change; nested settings are merged.",
-        tags=TAGS,
-    ),
-    destroy=extend_schema(summary="Delete a message flow", tags=TAGS),
+    },
+    create={"examples": FLOW_EXAMPLES},
+    update={
+        "summary": "Replace a message flow",
+        "description": "Fields left out are reset to their defaults.",
+    },
+    partial_update={"description": "Only the fields given change; nested settings are merged."},
 )
 class MessageFlowViewSet(WorkspaceModelViewSet):
     """Message flows (seed 003): which agent talks, on which channel, and when."""

@@ -2,35 +2,9 @@
 
 from drf_spectacular.utils import OpenApiExample
 
-# Seed 003, word for word: the request as its parameter table gives it (working hours
-# flat in responseSettings) and the response of its example.
-SEED_003_REQUEST = {
-    "name": "Customer Engagement Campaign",
-    "direction": "bidirectional",
-    "description": "Manages interactions for promotional events via SMS",
-    "agent": "agentUniqueId",
-    "settings": {
-        "responseSettings": {
-            "delay": 0,
-            "enabled": False,
-            "start": "09:00",
-            "end": "17:00",
-            "timezone": "UTC",
-            "outOfHoursMessage": "",
-        },
-        "security": {"hipaaCompliance": False},
-        "emailSettings": {
-            "subjectLine": "Thank You for Joining Our Event",
-            "signature": "Best Regards",
-        },
-    },
-    "prompt": "You are a supportive assistant managing event inquiries.",
-    "initiationMessage": "Welcome to our service! How can we assist you today?",
-    "isActive": True,
-    "autopilot": True,
-    "messageChannel": "SMS",
-}
-
+# Seed 003, word for word: the response of its example, and the request as its
+# parameter table gives it — the same flow with working hours flat in responseSettings,
+# without the fields the service sets.
 SEED_003_RESPONSE = {
     "_id": "messageFlowId",
     "workspaceId": "workspaceIdExample",
@@ -62,6 +36,22 @@ SEED_003_RESPONSE = {
     "messageChannel": "SMS",
     "createdAt": "2025-01-02T10:15:00Z",
     "updatedAt": "2025-01-02T10:15:00Z",
+}
+
+_RESPONSE_SETTINGS = SEED_003_RESPONSE["settings"]["responseSettings"]
+SEED_003_REQUEST = {
+    **{
+        key: value
+        for key, value in SEED_003_RESPONSE.items()
+        if key not in ("_id", "workspaceId", "createdAt", "updatedAt")
+    },
+    "settings": {
+        **SEED_003_RESPONSE["settings"],
+        "responseSettings": {
+            "delay": _RESPONSE_SETTINGS["delay"],
+            **_RESPONSE_SETTINGS["workingHours"],
+        },
+    },
 }
 
 FLOW_EXAMPLES = [

@@ -4,7 +4,6 @@ from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
-    extend_schema_view,
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,6 +13,7 @@ from rest_framework.serializers import BaseSerializer
 
 from core.fields import StrictBooleanField, StrictCharField
 from core.lookups import get_in_workspace
+from core.openapi import crud_schema
 from core.pagination import NewestFirstPagination
 from core.serializers import StrictSerializer
 from webhooks import services
@@ -95,21 +95,19 @@ class WebhookDeliverySerializer(serializers.Serializer):
     attemptLog = WebhookAttemptSerializer(source="attempt_log", many=True)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List webhook endpoints", tags=TAGS),
-    create=extend_schema(
-        summary="Register a webhook endpoint",
-        description=(
+@crud_schema(
+    "webhook endpoint",
+    "webhook endpoints",
+    TAGS,
+    create={
+        "summary": "Register a webhook endpoint",
+        "description": (
             "The URL must use https and resolve to a public address. The answer carries "
             "the signing secret, which is not shown again."
         ),
-        tags=TAGS,
-        examples=EXAMPLES,
-        responses={201: WebhookEndpointWithSecretSerializer},
-    ),
-    retrieve=extend_schema(summary="Retrieve a webhook endpoint", tags=TAGS),
-    partial_update=extend_schema(summary="Update a webhook endpoint", tags=TAGS),
-    destroy=extend_schema(summary="Delete a webhook endpoint", tags=TAGS),
+        "examples": EXAMPLES,
+        "responses": {201: WebhookEndpointWithSecretSerializer},
+    },
 )
 class WebhookEndpointViewSet(WorkspaceModelViewSet):
     """Endpoints that receive the workspace's events, signed per Standard Webhooks."""

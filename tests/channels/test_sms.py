@@ -135,7 +135,7 @@ def test_read_timeout_after_twilio_accepted_is_unknown_and_find_sent_finds_it(
     with pytest.raises(UnknownOutcomeError):
         backend.send(_sms())
 
-    found = backend.find_sent(to=TO, from_number=FROM, messaging_service_sid="", sent_after=started)
+    found = backend.find_sent(sms.OutboundSms(to=TO, body="", from_number=FROM), sent_after=started)
     assert found == twilio_api.messages[0]["sid"]
     listing = twilio_api.requests[-1]
     assert listing["method"] == "GET"
@@ -164,7 +164,7 @@ def test_find_sent_returns_none_when_nothing_was_sent(twilio_api: FakeTwilio) ->
     sms.get_sms_backend().send(_sms(to="+14155550999"))
 
     found = sms.get_sms_backend().find_sent(
-        to=TO, from_number=FROM, messaging_service_sid="", sent_after=datetime.now(UTC)
+        sms.OutboundSms(to=TO, body="", from_number=FROM), sent_after=datetime.now(UTC)
     )
 
     assert found is None
@@ -174,9 +174,7 @@ def test_find_sent_ignores_messages_sent_before_the_cut_off(twilio_api: FakeTwil
     sms.get_sms_backend().send(_sms())
 
     found = sms.get_sms_backend().find_sent(
-        to=TO,
-        from_number=FROM,
-        messaging_service_sid="",
+        sms.OutboundSms(to=TO, body="", from_number=FROM),
         sent_after=datetime.now(UTC) + timedelta(seconds=2),
     )
 
@@ -190,7 +188,7 @@ def test_find_sent_through_a_messaging_service_matches_recipient_and_time_only(
     result = sms.get_sms_backend().send(_sms(messaging_service_sid=SERVICE))
 
     found = sms.get_sms_backend().find_sent(
-        to=TO, from_number="", messaging_service_sid=SERVICE, sent_after=started
+        sms.OutboundSms(to=TO, body="", messaging_service_sid=SERVICE), sent_after=started
     )
 
     assert found == result.provider_message_id
@@ -233,7 +231,7 @@ def test_console_backend_logs_the_sms_and_finds_nothing(caplog: pytest.LogCaptur
     assert "x" * 161 not in caplog.text
     assert (
         backend.find_sent(
-            to=TO, from_number=FROM, messaging_service_sid="", sent_after=datetime.now(UTC)
+            sms.OutboundSms(to=TO, body="", from_number=FROM), sent_after=datetime.now(UTC)
         )
         is None
     )
@@ -269,15 +267,10 @@ def test_find_sent_matches_the_body_and_skips_messages_known_to_be_others(
     first = backend.send(_sms(body="Your code is 1234"))
     second = backend.send(_sms(body="Your code is 1234"))
 
-    other_body = backend.find_sent(
-        to=TO, from_number=FROM, messaging_service_sid="", sent_after=started, body="Hello"
-    )
+    other_body = backend.find_sent(_sms(body="Hello"), sent_after=started)
     not_the_known_one = backend.find_sent(
-        to=TO,
-        from_number=FROM,
-        messaging_service_sid="",
+        _sms(body="Your code is 1234"),
         sent_after=started,
-        body="Your code is 1234",
         exclude=frozenset({second.provider_message_id}),
     )
 
