@@ -73,7 +73,7 @@ class ConversationViewSet(
     not_found_name = "Conversation"
 
     def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:
-        return selectors.conversations_annotated()
+        return selectors.conversations_annotated(workspace=self.workspace)
 
     def safely_filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.action != "list":

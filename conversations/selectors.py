@@ -21,9 +21,12 @@ def conversations_filter(
     return queryset
 
 
-def conversations_annotated() -> QuerySet:
-    return Conversation.objects.select_related("flow", "contact").annotate(
-        message_count=Count("messages")
+def conversations_annotated(*, workspace: Workspace) -> QuerySet:
+    """The workspace's conversations as the API shows them (with their message count)."""
+    return (
+        Conversation.objects.filter(workspace=workspace)
+        .select_related("flow", "contact")
+        .annotate(message_count=Count("messages"))
     )
 
 
@@ -39,7 +42,9 @@ def conversation_for_workspace(
 def conversation_detail(*, workspace: Workspace, conversation_id: object) -> Conversation:
     """The conversation as the API shows it (with its message count)."""
     return conversation_for_workspace(
-        workspace=workspace, conversation_id=conversation_id, queryset=conversations_annotated()
+        workspace=workspace,
+        conversation_id=conversation_id,
+        queryset=conversations_annotated(workspace=workspace),
     )
 
 
