@@ -1,7 +1,6 @@
 """Opening outbound conversations (seed 000): the flow's initiation message to a
 recipient, rendered, and either scheduled (autopilot) or left as a draft."""
 
-import re
 from datetime import datetime
 
 from django.db import transaction
@@ -13,35 +12,15 @@ from conversations.models import Contact, Conversation, DeliveryStatus, Message,
 from conversations.scheduling import message_schedule, send_time
 from conversations.services import contact_upsert, conversation_open_for, message_create
 from core.errors import ApplicationError
+from flows import placeholders
 from flows.models import Direction, MessageFlow
 from flows.selectors import flow_for_workspace
 from workspaces.models import Workspace
 
-# {{customer.name}}, {{dynamic.appointment_time}}: plain substitution, on purpose no
-# template engine, so a flow's text can never reach code, attributes or settings.
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z0-9_\-]+)\s*\}\}")
 FORMATS = {
     Channel.SMS: "an E.164 phone number (e.g. +14155550123)",
     Channel.EMAIL: "an email address (e.g. user@example.com)",
 }
-
-
-def render_placeholders(template: str, *, customer: dict, dynamic: dict) -> str:
-    scopes = {"customer": customer, "dynamic": dynamic}
-
-    def value(match: re.Match) -> str:
-        scope, key = match.group(1), match.group(2)
-        found = scopes.get(scope, {}).get(key) if scope in scopes else None
-        if found is None or found == "":
-            where = "metadata.customerDetails" if scope == "customer" else "dynamic"
-            raise ApplicationError(
-                f"The initiation message needs '{scope}.{key}': give it in {where}.",
-                code="missing_placeholder",
-                errors={f"{where}.{key}": ["This value is required by the message."]},
-            )
-        return str(found)
-
-    return PLACEHOLDER.sub(value, template)
 
 
 def _flow(workspace: Workspace, flow_id: object) -> MessageFlow:
@@ -88,15 +67,23 @@ def message_generate(
     flow = _flow(workspace, flow_id)
     try:
         address = normalize_address(flow.message_channel, to)
-    except AddressError:
+    except AddressError as exc:
         raise ApplicationError(
             f"Field 'to' must be {FORMATS[flow.message_channel]} for this "
             f"{flow.message_channel} flow.",
             code="validation_error",
-            errors={"to": [f"Must be {FORMATS[flow.message_channel]}."]},
+            errors={"to": [f"This {exc}."]},
         ) from None
     name = str(customer_details.get("name") or "")
-    text = render_placeholders(
+    nested = placeholders.not_scalar(flow.initiation_message, dynamic=dynamic)
+    if nested:
+        raise ApplicationError(
+            f"Field 'dynamic.{nested[0]}' must be text, a number or a boolean: the message "
+            "uses it.",
+            code="validation_error",
+            errors={f"dynamic.{key}": ["Must be text, a number or a boolean."] for key in nested},
+        )
+    text = placeholders.render(
         flow.initiation_message,
         customer={**customer_details, "name": name} if name else customer_details,
         dynamic=dynamic,

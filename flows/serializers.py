@@ -22,7 +22,7 @@ from core.fields import (
     WorkspaceRelatedField,
 )
 from core.serializers import StrictSerializer
-from flows import working_hours
+from flows import placeholders, working_hours
 from flows.models import Direction
 from flows.validators import MAX_DELAY_SECONDS, parse_days, validate_timezone_name
 
@@ -139,8 +139,25 @@ class MessageFlowSerializer(StrictSerializer):
     autopilot = StrictBooleanField(required=False)
     messageChannel = CanonicalChoiceField(Channel, source="message_channel")
     sender = WorkspaceRelatedField(Sender, "sender", required=False, allow_null=True)
+    placeholders = serializers.SerializerMethodField(
+        help_text=(
+            "The placeholders the initiation message uses (e.g. customer.name, "
+            "dynamic.when): what a generate-message request may fill in."
+        )
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def get_placeholders(self, flow: object) -> list[str]:
+        return [p.name for p in placeholders.placeholders_in(flow.initiation_message)]
+
+    def validate_initiationMessage(self, value: str) -> str:
+        unknown = placeholders.unknown_scopes(value)
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown placeholder {{{{{unknown[0]}}}}}: use customer.<key> or dynamic.<key>."
+            )
+        return value
 
     def validate(self, data: dict) -> dict:
         sender = data.get("sender", getattr(self.instance, "sender", None))

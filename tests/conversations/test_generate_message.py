@@ -130,25 +130,71 @@ def test_a_phone_number_for_an_email_flow_is_400_naming_the_format(api_client, w
     assert "an email address (e.g. user@example.com)" in response.json()["message"]
 
 
-def test_a_missing_placeholder_value_is_400_naming_it(api_client, flow):
-    response = api_client.post(URL, seed_request(flow, dynamic={}), format="json")
+def test_the_seeds_own_example_number_is_accepted(api_client, flow):
+    response = api_client.post(URL, seed_request(flow, to="+1234567890"), format="json")
+
+    assert response.status_code == 201, response.json()
+    assert Contact.objects.get().address == "+1234567890"
+
+
+def test_a_number_with_an_extension_is_refused_not_truncated(api_client, flow):
+    response = api_client.post(URL, seed_request(flow, to="+14155550123 ext. 7"), format="json")
+
+    assert response.status_code == 400
+    assert "extension" in response.json()["errors"]["to"][0]
+    assert not Contact.objects.exists()
+
+
+def test_optional_fields_stay_optional_when_the_message_uses_them(api_client, flow):
+    payload = seed_request(flow, dynamic={"when": "tomorrow"})
+    del payload["metadata"]
+
+    response = api_client.post(URL, payload, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["message"] == "Hi, your appointment is confirmed for tomorrow."
+
+
+def test_a_placeholder_default_stands_in_for_a_missing_value(api_client, workspace):
+    flow = MessageFlowFactory(
+        workspace=workspace, is_active=True, initiation_message="Hi {{customer.name|there}}!"
+    )
+    payload = seed_request(flow)
+    del payload["metadata"]
+
+    assert api_client.post(URL, payload, format="json").json()["message"] == "Hi there!"
+
+
+def test_a_nested_dynamic_value_used_in_the_message_is_400_naming_the_key(api_client, flow):
+    response = api_client.post(URL, seed_request(flow, dynamic={"when": {"a": 1}}), format="json")
 
     assert response.status_code == 400
     assert "'dynamic.when'" in response.json()["message"]
+    assert "dynamic.when" in response.json()["errors"]
     assert not Message.objects.exists()
+
+
+def test_a_nested_dynamic_value_the_message_does_not_use_is_kept(api_client, flow):
+    dynamic = {"when": "tomorrow", "visit": {"room": 4}}
+
+    response = api_client.post(URL, seed_request(flow, dynamic=dynamic), format="json")
+
+    assert response.status_code == 201
+    conversation = Conversation.objects.get(pk=response.json()["conversation_id"])
+    assert conversation.context["dynamic"] == dynamic
 
 
 def test_placeholders_cannot_reach_code_or_settings(api_client, workspace):
     flow = MessageFlowFactory(
         workspace=workspace,
         is_active=True,
-        initiation_message="{{ settings.SECRET_KEY }} {% debug %}",
+        initiation_message="{{ settings.SECRET_KEY }} {% debug %} {{customer.__class__}}",
     )
 
     response = api_client.post(URL, seed_request(flow), format="json")
 
-    assert response.status_code == 400
-    assert "settings.SECRET_KEY" in response.json()["message"]
+    assert response.status_code == 201
+    assert response.json()["message"] == "{% debug %}"
 
 
 def test_an_opted_out_contact_is_400_and_nothing_is_stored(api_client, flow, workspace):

@@ -236,3 +236,28 @@ def test_send_time_is_after_the_delay_and_inside_the_hours(sms_flow):
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
     assert scheduling.send_time(sms_flow, now) == now + timedelta(seconds=120)
+
+
+def test_a_number_the_carrier_refuses_fails_the_message_with_its_code_and_reason(
+    sms_flow, fake_twilio
+):
+    fake_twilio.enqueue(status=400, body=twilio_error(400, 21211, "Invalid 'To' Phone Number"))
+    contact = Contact.objects.create(
+        workspace=sms_flow.workspace, channel="SMS", address="+1234567890"
+    )
+    conversation = Conversation.objects.create(
+        workspace=sms_flow.workspace, flow=sms_flow, contact=contact, channel="SMS"
+    )
+    message = message_create(
+        conversation=conversation, role="agent", text="Hello", status=DeliveryStatus.DRAFT
+    )
+    scheduling.message_schedule(message=message, send_at=timezone.now())
+
+    assert delivery.deliver(message.pk) == "failed"
+
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (DeliveryStatus.FAILED, "21211")
+    assert "Invalid 'To' Phone Number" in message.error_message
+    failed = Event.objects.get(type="message.failed").data["message"]
+    assert failed["error_code"] == "21211"
+    assert "Invalid 'To' Phone Number" in failed["error"]

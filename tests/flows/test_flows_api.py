@@ -35,7 +35,8 @@ def test_seed_003_request_creates_a_flow_with_the_seeds_response_shape(api_clien
     assert response.status_code == 201, response.json()
     body = response.json()
     assert_same_shape(body, SEED_003_RESPONSE)
-    assert set(body) == {*SEED_003_RESPONSE, "sender"}  # sender: the delivery extension
+    # Extensions of seed 003: the delivery sender and the placeholders the message uses.
+    assert set(body) == {*SEED_003_RESPONSE, "sender", "placeholders"}
     assert body["sender"] is None
     assert body["agent"] == str(agent.pk)
     assert body["workspaceId"] == str(agent.workspace_id)
@@ -272,3 +273,23 @@ def test_put_resets_days_and_sender_to_their_defaults(api_client, agent, workspa
 
     assert body["sender"] is None
     assert "days" not in body["settings"]["responseSettings"]["workingHours"]
+
+
+def test_the_flow_says_which_placeholders_its_message_uses(api_client, agent):
+    payload = {
+        **seed_request(agent.pk),
+        "initiationMessage": "Hi {{customer.name|there}}, see you {{dynamic.when}}.",
+    }
+
+    body = api_client.post(URL, payload, format="json").json()
+
+    assert body["placeholders"] == ["customer.name", "dynamic.when"]
+
+
+def test_a_placeholder_outside_customer_and_dynamic_is_400(api_client, agent):
+    payload = {**seed_request(agent.pk), "initiationMessage": "{{ settings.SECRET_KEY }}"}
+
+    response = api_client.post(URL, payload, format="json")
+
+    assert response.status_code == 400
+    assert "settings.SECRET_KEY" in response.json()["errors"]["initiationMessage"][0]
