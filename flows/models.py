@@ -36,7 +36,8 @@ class MessageFlow(TimestampedModel):
     )
     message_channel = models.CharField(max_length=8, choices=Channel.choices)
 
-    reply_delay_seconds = models.PositiveIntegerField(
+    # Seed 003's `delay` is a number: fractional seconds are kept as given.
+    reply_delay_seconds = models.FloatField(
         "reply delay (seconds)",
         default=0,
         validators=[MinValueValidator(0), MaxValueValidator(MAX_DELAY_SECONDS)],

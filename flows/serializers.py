@@ -18,7 +18,7 @@ from core.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
-    StrictIntegerField,
+    StrictFloatField,
     WorkspaceRelatedField,
 )
 from core.serializers import StrictSerializer
@@ -78,8 +78,17 @@ class WorkingHoursSerializer(StrictSerializer):
         return data
 
 
+class SecondsField(StrictFloatField):
+    """A number of seconds, fractions kept; whole seconds answered as whole numbers
+    (seed 003 writes `"delay": 0`)."""
+
+    def to_representation(self, value: float) -> float | int:
+        value = float(value)
+        return int(value) if value.is_integer() else value
+
+
 class ResponseSettingsSerializer(StrictSerializer):
-    delay = StrictIntegerField(
+    delay = SecondsField(
         source="reply_delay_seconds", required=False, min_value=0, max_value=MAX_DELAY_SECONDS
     )
     workingHours = WorkingHoursSerializer(source="*", required=False)

@@ -128,8 +128,8 @@ RS = "settings.responseSettings"
         (f"{RS}.timezone", "Mars/Olympus", f"Field '{RS}.workingHours.timezone' is invalid"),
         (f"{RS}.delay", -1, f"Field '{RS}.delay' is invalid"),
         (f"{RS}.delay", 7 * 24 * 3600 + 1, f"Field '{RS}.delay' is invalid"),
-        (f"{RS}.delay", 1.5, f"Field '{RS}.delay' is invalid: Must be a whole number."),
-        (f"{RS}.delay", "10", f"Field '{RS}.delay' is invalid: Must be a whole number."),
+        (f"{RS}.delay", "10", f"Field '{RS}.delay' is invalid: Must be a number."),
+        (f"{RS}.delay", True, f"Field '{RS}.delay' is invalid: Must be a number."),
         ("isActive", "yes", "Field 'isActive' is invalid: Must be true or false."),
         ("autopilot", 1, "Field 'autopilot' is invalid: Must be true or false."),
         ("name", 42, "Field 'name' is invalid: Must be a string."),
@@ -293,3 +293,15 @@ def test_a_placeholder_outside_customer_and_dynamic_is_400(api_client, agent):
 
     assert response.status_code == 400
     assert "settings.SECRET_KEY" in response.json()["errors"]["initiationMessage"][0]
+
+
+@pytest.mark.parametrize("delay", [1.5, 0.25, 0, 30])
+def test_delay_is_a_number_and_fractions_are_kept(api_client, agent, delay):
+    payload = seed_request(agent.pk)
+    payload["settings"]["responseSettings"]["delay"] = delay
+
+    body = api_client.post(URL, payload, format="json").json()
+
+    assert body["settings"]["responseSettings"]["delay"] == delay
+    fetched = api_client.get(f"{URL}/{body['_id']}").json()
+    assert fetched["settings"]["responseSettings"]["delay"] == delay
