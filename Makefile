@@ -18,7 +18,7 @@ install: $(UV)
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py bootstrap_demo --base-url http://localhost:$${PORT:-8000}
+	$(BIN)/python manage.py bootstrap_demo
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start --port $${PORT:-8000} web worker beat
 
 test: install

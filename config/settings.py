@@ -33,7 +33,10 @@ else:
     except ImproperlyConfigured as exc:
         raise ImproperlyConfigured(f"With DEBUG=false, {exc}") from exc
 
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+# The port `make run` and the Procfile's web line listen on; the public address follows
+# it unless PUBLIC_BASE_URL says otherwise (e.g. behind a proxy or a tunnel).
+PORT = env.int("PORT", default=8000)
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://localhost:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -195,6 +198,10 @@ ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
 ANTHROPIC_DEFAULT_MODEL = env("ANTHROPIC_DEFAULT_MODEL", default="claude-sonnet-5-5")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+if not TWILIO_AUTH_TOKEN and not TWILIO_ACCOUNT_SID:
+    # No Twilio account (console SMS): callbacks can only come from `manage.py
+    # simulate_inbound`, which signs them with this token derived from SECRET_KEY.
+    TWILIO_AUTH_TOKEN = hashlib.sha256(f"local-twilio:{SECRET_KEY}".encode()).hexdigest()[:32]
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 # "twilio" or "console"; empty: Twilio when TWILIO_ACCOUNT_SID is set, else console.
@@ -312,16 +319,23 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
 
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The Twilio SDK logs each request's parameters (message bodies included) at INFO,
     # and message text must never reach the logs (HIPAA conversations).
     "loggers": {
         "twilio.http_client": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
+        # Beat sends a sweep every 2 s and the worker logs receiving and finishing each:
+        # that chatter shows at LOG_LEVEL=DEBUG only, so a console SMS or email stands out.
+        **{
+            name: {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"}
+            for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+        },
     },
 }

@@ -5,9 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from agents.models import Agent
-from flows.models import MessageFlow
-from workspaces.models import ApiKey, Workspace
+from workspaces.models import Workspace
 
 
 def run(*args: str) -> str:
@@ -49,17 +47,3 @@ def test_create_api_key_with_read_scope_gives_a_read_only_key():
 def test_create_api_key_for_an_unknown_workspace_fails_clearly():
     with pytest.raises(CommandError, match="No workspace with id nope"):
         run("create_api_key", "nope", "--json")
-
-
-@pytest.mark.django_db
-def test_bootstrap_demo_creates_the_demo_once_and_reissues_its_key():
-    first = run("bootstrap_demo")
-    second = run("bootstrap_demo")
-
-    assert Workspace.objects.count() == 1
-    assert Agent.objects.count() == 1
-    assert MessageFlow.objects.filter(message_channel="SMS", is_active=True).count() == 1
-    keys = ApiKey.objects.order_by("created_at")
-    assert [k.revoked_at is None for k in keys] == [False, True]
-    assert first != second
-    assert "curl -sS -X POST" in second
