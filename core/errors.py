@@ -9,7 +9,7 @@
 import logging
 from collections.abc import Callable
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 
@@ -128,6 +128,10 @@ def api_exception_handler(exc: Exception, context: dict):
 
     if isinstance(exc, ImmediateResponse):
         return exc.response
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("The request body is too large.", "payload_too_large"), status=413
+        )
     if isinstance(exc, ApplicationError):
         body = error_body(exc.message, exc.code, exc.errors)
         return Response(body, status=exc.status_code)
@@ -196,5 +200,9 @@ class ApiErrorMiddleware:
             return None
         if isinstance(exception, Http404):
             return JsonResponse(error_body("Not found.", "not_found"), status=404)
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(
+                error_body("The request body is too large.", "payload_too_large"), status=413
+            )
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return JsonResponse(error_body("Internal server error.", "server_error"), status=500)

@@ -112,7 +112,10 @@ def test_only_a_hash_of_the_secret_is_stored(owner):
     assert row["secret_hash"] == hashlib.sha256(owner.key.encode()).hexdigest()
 
 
-def test_rate_limit_answers_429_with_retry_after(owner, settings):
+def test_rate_limit_answers_429_with_retry_after(owner, settings, monkeypatch):
+    from workspaces import auth
+
+    monkeypatch.setattr(auth, "_clock", lambda: 1_800_000_030.0)  # mid-window
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"api_key": "2/min"},
@@ -126,3 +129,37 @@ def test_rate_limit_answers_429_with_retry_after(owner, settings):
     assert int(response["Retry-After"]) > 0
     assert response.json()["code"] == "rate_limited"
     assert response.json()["status"] == "error"
+
+
+def test_with_the_cache_down_requests_pass_and_the_outage_is_logged(owner, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_key": "1/min"},
+    }
+
+    answers = [owner.client.get("/v1/api/agents").status_code for _ in range(3)]
+
+    assert answers == [200, 200, 200]
+    assert "Rate limiting is off" in caplog.text
+
+
+def test_the_limit_counts_per_key_in_fixed_windows(owner, read_only, settings, monkeypatch):
+    from workspaces import auth
+
+    monkeypatch.setattr(auth, "_clock", lambda: 1_800_000_030.0)  # mid-window
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"},
+    }
+
+    answers = [owner.client.get("/v1/api/agents").status_code for _ in range(4)]
+    other_key = read_only.client.get("/v1/api/agents").status_code
+
+    assert answers == [200, 200, 200, 429]
+    assert other_key == 200
