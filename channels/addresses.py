@@ -44,6 +44,10 @@ def normalize_phone(raw: str) -> str:
     return formatted
 
 
+# Domains no mail can be routed to on the internet (RFC 6761, 6762).
+_UNROUTABLE = (".localhost", ".local", ".invalid", ".internal")
+
+
 def normalize_email(raw: str) -> str:
     if not isinstance(raw, str):
         raise AddressError("must be an email address, e.g. user@example.com")
@@ -52,6 +56,9 @@ def normalize_email(raw: str) -> str:
         validate_email(address)
     except ValidationError:
         raise AddressError("must be an email address, e.g. user@example.com") from None
+    domain = address.rpartition("@")[2].lower()
+    if "." not in domain or domain.startswith("[") or f".{domain}".endswith(_UNROUTABLE):
+        raise AddressError("must be an email address on an internet domain, e.g. user@example.com")
     return address.lower()
 
 

@@ -56,10 +56,19 @@ _SECOND = dt.timedelta(seconds=1)
 _SEARCH_DAYS = 16
 
 
+# Files of the tz database that are no place: the machine's own zone, a placeholder
+# zone, and the alternative trees.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
     # Scanning the tz database is slow; the set does not change while the process runs.
-    return frozenset(available_timezones())
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def parse_hhmm(value: str) -> dt.time:
@@ -131,6 +140,12 @@ class WorkingHours:
         days = settings.get("days")
         if days is not None and not isinstance(days, list | tuple | set | frozenset):
             raise ValueError(f"days must be a list of weekdays, got {days!r}")
+        if days is not None:
+            if len(days) > 7:
+                raise ValueError("days has at most 7 entries, one per weekday")
+            parsed = [_parse_day(d) for d in days]
+            if len(parsed) != len(set(parsed)):
+                raise ValueError("days must name each weekday at most once")
         return cls(
             enabled=enabled,
             start=parse_hhmm(settings["start"]),

@@ -99,3 +99,38 @@ def test_an_overlong_message_sid_is_a_400(client, fake_twilio, settings, workspa
     )
     assert_error(response, 400, "validation_error")
     assert not Message.objects.exists()
+
+
+FLOW = "/v1/api/message-flows"
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "posix/Europe/Paris"])
+def test_only_iana_zones_are_working_hours_zones(api_client, agent, zone):
+    from tests.flows.test_flows_api import seed_request
+
+    payload = seed_request(agent.pk)
+    payload["settings"]["responseSettings"]["timezone"] = zone
+
+    response = api_client.post(FLOW, payload, format="json")
+
+    assert_error(response, 400, "validation_error")
+
+
+@pytest.mark.parametrize("days", [[1, 1], list(range(1, 8)) * 300, [0], [8]])
+def test_working_days_are_unique_weekdays(api_client, agent, days):
+    from tests.flows.test_flows_api import seed_request
+
+    payload = seed_request(agent.pk)
+    payload["settings"]["responseSettings"]["days"] = days
+
+    response = api_client.post(FLOW, payload, format="json")
+
+    assert_error(response, 400, "validation_error")
+
+
+@pytest.mark.parametrize("address", ["a@localhost", "a@printer.local", "a@[127.0.0.1]", "a@b"])
+def test_non_routable_email_addresses_are_refused(api_client, address):
+    response = api_client.post(
+        "/v1/api/senders", {"channel": "Email", "address": address}, format="json"
+    )
+    assert_error(response, 400, "validation_error")
