@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "anymail",
     "workspaces",
@@ -227,6 +228,8 @@ DELIVERY_THREADS = env.int("DELIVERY_THREADS", default=8)
 # Outbound webhooks may target loopback and private addresses (and plain http): on for
 # the embedded (DEBUG) setup and the tests, off in production (SSRF protection).
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
+# Ports webhook URLs may use besides 443 (and 80 for http where it is allowed).
+WEBHOOKS_ALLOWED_PORTS = env.list("WEBHOOKS_ALLOWED_PORTS", cast=int, default=[])
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -284,7 +287,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Conversations with customers over SMS and email, replies written by Claude. "
         "Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; routes "
-        "under /v1/api/ also need the `x-workspace-id` header."
+        "under /v1/api/ also need the `x-workspace-id` header. Every error has one shape, "
+        "the `Error` schema, with a stable `code`. Every POST of the API accepts an "
+        "`Idempotency-Key` header."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -293,7 +298,23 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MessageChannelEnum": "channels.models.Channel",
         "DirectionEnum": "flows.models.Direction",
+        "DeliveryStatusEnum": "conversations.models.DeliveryStatus",
     },
+    # Plain Django views (health, unsubscribe, inbound email) into the schema.
+    "PREPROCESSING_HOOKS": ["config.openapi.document_plain_views"],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "WebhookBasicAuth": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "ANYMAIL_WEBHOOK_SECRET as user:password.",
+            }
+        }
+    },
+    # Swagger UI and Redoc from drf-spectacular-sidecar's own files: /v1/docs needs no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------

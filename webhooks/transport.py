@@ -34,9 +34,43 @@ class UnsafeTarget(PermanentError):
     """The URL may not be delivered to; the message says why, for the API client."""
 
 
+# Never a webhook target, listed here rather than trusted to `ipaddress`'s is_private /
+# is_global, whose tables have changed between Python patch releases.
+_BLOCKED = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/127", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10",
+        "fec0::/10", "ff00::/8",
+    )
+)  # fmt: skip
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries and may be routed to: IPv4-mapped
+    (::ffff:a.b.c.d), 6to4 (2002:AABB:CCDD::), Teredo (server and client), NAT64
+    (64:ff9b::a.b.c.d) and the deprecated IPv4-compatible form (::a.b.c.d)."""
+    found = []
+    if address.ipv4_mapped:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour:
+        found.append(address.sixtofour)
+    if address.teredo:
+        found.extend(address.teredo)
+    if address in _NAT64 or (int(address) >> 32 == 0 and int(address) > 1):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(address, ipaddress.IPv6Address):
+        for inner in _embedded_ipv4(address):
+            reason = _refusal(inner)
+            if reason:
+                return f"{reason} inside an IPv6 address"
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     checks = (
@@ -50,6 +84,8 @@ def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | No
     for attribute, reason in checks:
         if getattr(address, attribute):
             return reason
+    if any(address in network for network in _BLOCKED if network.version == address.version):
+        return "a non-public address"
     if not address.is_global:  # shared (CGNAT) space and the like
         return "a non-public address"
     return None
@@ -79,9 +115,20 @@ def target_resolve(host: str, port: int) -> str:
     return str(addresses[0])
 
 
+def allowed_ports(scheme: str) -> set[int]:
+    """443 (and 80 where plain http is allowed), plus WEBHOOKS_ALLOWED_PORTS."""
+    ports = {443} | set(getattr(settings, "WEBHOOKS_ALLOWED_PORTS", []))
+    if scheme == "http":
+        ports.add(80)
+    return ports
+
+
 def url_check(url: str, *, resolve: bool = True) -> None:
-    """At creation and update: the scheme, and (unless private networks are allowed)
-    where the host resolves to."""
+    """At creation and update: characters, the scheme, the port, and (unless private
+    networks are allowed) where the host resolves to."""
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):
+        # A space, CR or LF would break the request line or a header.
+        raise UnsafeTarget("The URL may not contain spaces or control characters.")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise UnsafeTarget("The URL must start with https://.")
@@ -92,9 +139,15 @@ def url_check(url: str, *, resolve: bool = True) -> None:
     if parts.username or parts.password:
         raise UnsafeTarget("The URL may not carry credentials.")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise UnsafeTarget("The URL's port is invalid.") from exc
+    if port == 0:
+        raise UnsafeTarget("The URL's port is invalid.")
+    # Private networks (development and tests) reach local receivers on any port.
+    if not private_networks_allowed() and port not in allowed_ports(parts.scheme):
+        allowed = ", ".join(str(p) for p in sorted(allowed_ports(parts.scheme)))
+        raise UnsafeTarget(f"The URL's port must be one of {allowed}.")
     if resolve and not private_networks_allowed():
         target_resolve(parts.hostname, port)
 

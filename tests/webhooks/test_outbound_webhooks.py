@@ -345,6 +345,18 @@ def test_after_rotation_both_signatures_are_present_and_valid(owner, webhook_rec
         ("https://0.0.0.0/", "unspecified"),
         ("https://[::ffff:127.0.0.1]/", "loopback"),
         ("http://example.com/hooks", "https"),
+        ("https://[2002:7f00:1::1]/", "loopback address inside an IPv6"),  # 6to4 of 127.0.0.1
+        ("https://[2002:a9fe:a9fe::1]/", "metadata address inside an IPv6"),  # 169.254.169.254
+        ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "IPv6"),  # Teredo of 127.0.0.1
+        ("https://[64:ff9b::a9fe:a9fe]/", "metadata address inside an IPv6"),  # NAT64
+        ("https://[::127.0.0.1]/", "loopback"),  # IPv4-compatible
+        ("https://[2001:db8::1]/", "private"),
+        ("https://100.64.0.1/", "non-public"),  # carrier-grade NAT
+        ("https://192.0.0.8/", "address"),
+        ("https://example.com:0/hooks", "port"),
+        ("https://example.com:8443/hooks", "port must be one of 443"),
+        ("https://example.com/ho\r\nX-Evil: 1", "control characters"),
+        ("https://example.com/a b", "control characters"),
     ],
 )
 def test_an_endpoint_on_our_own_network_is_refused_when_the_setting_is_off(
@@ -359,6 +371,18 @@ def test_an_endpoint_on_our_own_network_is_refused_when_the_setting_is_off(
     assert not WebhookEndpoint.objects.exists()
 
 
+def test_a_port_the_deployment_lists_is_allowed(owner, settings, monkeypatch):
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+    settings.WEBHOOKS_ALLOWED_PORTS = [8443]
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.216.34", 8443))]
+    )
+
+    answer = owner.client.post("/v1/webhooks", {"url": "https://example.com:8443/h"}, format="json")
+
+    assert answer.status_code == 201, answer.json()
+
+
 def test_a_host_that_resolves_to_loopback_is_refused_again_at_delivery(
     workspace, webhook_receiver, settings
 ):
@@ -366,6 +390,7 @@ def test_a_host_that_resolves_to_loopback_is_refused_again_at_delivery(
     delivery = _delivery(workspace, endpoint)
     settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
     settings.DEBUG = True  # plain http still allowed: the address is what is refused
+    settings.WEBHOOKS_ALLOWED_PORTS = [int(webhook_receiver.url.split(":")[2].split("/")[0])]
     assert services.webhook_deliver(delivery_id=delivery.pk) == "pending"
     assert webhook_receiver.requests == []
     assert "loopback" in WebhookAttempt.objects.get(delivery=delivery).error
