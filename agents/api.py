@@ -1,10 +1,10 @@
 from rest_framework.serializers import BaseSerializer
 
 from agents.models import Agent
-from agents.openapi import AGENT_EXAMPLES
+from agents.openapi import AGENT, AGENT_CREATE, AGENT_UPDATE
 from agents.serializers import AgentSerializer
 from agents.services import agent_create, agent_delete, agent_update
-from core.openapi import crud_schema
+from core.openapi import crud_schema, error_example, error_responses
 from core.pagination import NewestFirstPagination
 from workspaces.api import WorkspaceModelViewSet
 
@@ -13,8 +13,21 @@ from workspaces.api import WorkspaceModelViewSet
     "agent",
     "agents",
     ["Agents"],
-    create={"examples": AGENT_EXAMPLES},
-    destroy={"description": "Refused with 409 while message flows still use the agent."},
+    example=AGENT,
+    create_example=AGENT_CREATE,
+    update_example=AGENT_UPDATE,
+    destroy={
+        "description": "Refused with 409 while message flows still use the agent.",
+        "responses": {204: None, **error_responses(409)},
+        "examples": [
+            error_example(
+                "Agent in use",
+                409,
+                "Agent is used by 2 message flows; move or delete them first.",
+                "agent_in_use",
+            )
+        ],
+    },
 )
 class AgentViewSet(WorkspaceModelViewSet):
     """Agents: the LLM personas that speak in a workspace's message flows."""

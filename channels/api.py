@@ -1,35 +1,37 @@
-from drf_spectacular.utils import OpenApiExample
 from rest_framework.serializers import BaseSerializer
 
 from channels.models import Sender
+from channels.openapi import (
+    ADDRESS_TAKEN,
+    SENDER,
+    SENDER_CREATE,
+    SENDER_CREATE_EXAMPLES,
+    SENDER_UPDATE,
+)
 from channels.serializers import SenderSerializer
 from channels.services import sender_create, sender_update
-from core.openapi import crud_schema
+from core.openapi import crud_schema, error_responses
 from core.pagination import NewestFirstPagination
 from workspaces.api import WorkspaceModelViewSet
 
 TAGS = ["Senders"]
-EXAMPLES = [
-    OpenApiExample(
-        "SMS sender",
-        value={"channel": "SMS", "address": "+14155550123", "isDefault": True},
-        request_only=True,
-    ),
-    OpenApiExample(
-        "Email sender",
-        value={"channel": "Email", "address": "care@clinic.example", "isDefault": True},
-        request_only=True,
-    ),
-]
 
 
 @crud_schema(
     "sender",
     "senders",
     TAGS,
+    example=SENDER,
+    create_example=SENDER_CREATE,
+    update_example=SENDER_UPDATE,
     create={
         "description": "An address belongs to one workspace at most: a taken address is 409.",
-        "examples": EXAMPLES,
+        "examples": SENDER_CREATE_EXAMPLES,
+        "responses": {201: SenderSerializer, **error_responses(409)},
+    },
+    partial_update={
+        "responses": {200: SenderSerializer, **error_responses(409)},
+        "examples": [ADDRESS_TAKEN],
     },
 )
 class SenderViewSet(WorkspaceModelViewSet):

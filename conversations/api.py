@@ -11,7 +11,21 @@ from rest_framework.response import Response
 from agents.selectors import agent_for_workspace
 from conversations import selectors
 from conversations.models import Conversation, Message
-from conversations.openapi import SEED_000_EXAMPLES, SEED_001_EXAMPLES, SEED_002_EXAMPLES
+from conversations.openapi import (
+    APPROVE_EXAMPLES,
+    CANCEL_EXAMPLES,
+    CONVERSATION_CREATE_EXAMPLES,
+    CONVERSATION_EXAMPLE,
+    EVENTS_EXAMPLES,
+    MESSAGE_EXAMPLE,
+    MESSAGE_LIST_EXAMPLES,
+    MESSAGES_EXAMPLES,
+    PAUSED_EXAMPLES,
+    RESUMED_EXAMPLES,
+    SEED_000_EXAMPLES,
+    SEED_001_EXAMPLES,
+    SEED_002_EXAMPLES,
+)
 from conversations.outbound import message_generate
 from conversations.replies import conversation_post_message
 from conversations.scheduling import message_approve, message_cancel
@@ -25,6 +39,7 @@ from conversations.serializers import (
     EventQuerySerializer,
     GenerateMessageResponseSerializer,
     GenerateMessageSerializer,
+    MessageFilterSerializer,
     MessageSerializer,
     SendMessageResponseSerializer,
     SendMessageSerializer,
@@ -36,6 +51,7 @@ from conversations.services import (
     conversation_resume,
     message_send,
 )
+from core.openapi import error_responses
 from core.pagination import NewestFirstPagination, OldestFirstPagination
 from flows.selectors import flow_for_workspace
 from workspaces.api import WorkspaceAPIView, WorkspaceViewSetMixin
@@ -48,14 +64,18 @@ TAGS = ["Conversations"]
         summary="List conversations",
         tags=TAGS,
         parameters=[ConversationFilterSerializer, OpenApiParameter("limit", int)],
+        examples=[CONVERSATION_EXAMPLE],
     ),
     create=extend_schema(
         summary="Create a conversation",
         tags=TAGS,
         request=ConversationCreateSerializer,
-        responses={201: ConversationSerializer},
+        responses={201: ConversationSerializer, **error_responses(404)},
+        examples=CONVERSATION_CREATE_EXAMPLES,
     ),
-    retrieve=extend_schema(summary="Retrieve a conversation", tags=TAGS),
+    retrieve=extend_schema(
+        summary="Retrieve a conversation", tags=TAGS, examples=[CONVERSATION_EXAMPLE]
+    ),
     destroy=extend_schema(summary="Delete a conversation and all its messages", tags=TAGS),
 )
 class ConversationViewSet(
@@ -114,6 +134,7 @@ class ConversationViewSet(
         tags=TAGS,
         request=None,
         responses=ConversationSerializer,
+        examples=PAUSED_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
@@ -121,7 +142,11 @@ class ConversationViewSet(
         return Response(self._detail(conversation))
 
     @extend_schema(
-        summary="Resume the AI", tags=TAGS, request=None, responses=ConversationSerializer
+        summary="Resume the AI",
+        tags=TAGS,
+        request=None,
+        responses=ConversationSerializer,
+        examples=RESUMED_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
@@ -129,8 +154,41 @@ class ConversationViewSet(
         return Response(self._detail(conversation))
 
 
-class SendMessageView(WorkspaceAPIView):
-    """Seed 001: send a message into an existing or new conversation."""
+class MessagesView(WorkspaceAPIView):
+    """Seed 001's POST: send a message into an existing or new conversation. GET: the
+    workspace's messages across its conversations, newest first, so drafts awaiting
+    approval and failed sends can be found without walking every conversation."""
+
+    pagination_class = NewestFirstPagination
+
+    @extend_schema(
+        summary="List messages across conversations",
+        description=(
+            "Newest first, cursor-paginated (`limit`, up to 200, and `cursor`: follow "
+            "`next`). Filters combine: `status` (e.g. `draft` for messages awaiting "
+            "approval, `failed`), `conversation`, `flow`, `contact`, and `since` (created "
+            "at or after, ISO 8601). A malformed filter is a 400 naming it."
+        ),
+        tags=["Messages"],
+        parameters=[MessageFilterSerializer],
+        responses=MessageSerializer(many=True),
+        examples=MESSAGES_EXAMPLES,
+    )
+    def get(self, request: Request) -> Response:
+        query = MessageFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        messages = selectors.messages_for_workspace(
+            workspace=self.workspace,
+            status=params.get("status"),
+            conversation_id=params.get("conversation"),
+            flow_id=params.get("flow"),
+            contact_id=params.get("contact"),
+            since=params.get("since"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(messages, request, view=self)
+        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Send a message",
@@ -142,7 +200,7 @@ class SendMessageView(WorkspaceAPIView):
         ),
         tags=["Messages"],
         request=SendMessageSerializer,
-        responses={201: SendMessageResponseSerializer},
+        responses={201: SendMessageResponseSerializer, **error_responses(404, 500)},
         examples=SEED_001_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
@@ -186,6 +244,7 @@ class EventsView(WorkspaceAPIView):
         tags=["Events"],
         parameters=[EventQuerySerializer],
         responses=EventPageSerializer,
+        examples=EVENTS_EXAMPLES,
     )
     def get(self, request: Request) -> Response:
         query = EventQuerySerializer(data=request.query_params)
@@ -221,7 +280,7 @@ class GenerateMessageView(WorkspaceAPIView):
         ),
         tags=["Messages"],
         request=GenerateMessageSerializer,
-        responses={201: GenerateMessageResponseSerializer},
+        responses={201: GenerateMessageResponseSerializer, **error_responses(404)},
         examples=SEED_000_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
@@ -254,8 +313,9 @@ class GenerateMessageView(WorkspaceAPIView):
         summary="List a conversation's messages, oldest first",
         tags=TAGS,
         parameters=[OpenApiParameter("limit", int)],
+        examples=MESSAGE_LIST_EXAMPLES,
     ),
-    retrieve=extend_schema(summary="Retrieve a message", tags=TAGS),
+    retrieve=extend_schema(summary="Retrieve a message", tags=TAGS, examples=[MESSAGE_EXAMPLE]),
 )
 class ConversationMessageViewSet(
     WorkspaceViewSetMixin,
@@ -296,7 +356,7 @@ class ConversationMessageViewSet(
         ),
         tags=TAGS,
         request=ConversationMessageCreateSerializer,
-        responses={201: ConversationMessageResultSerializer},
+        responses={201: ConversationMessageResultSerializer, **error_responses(500)},
         examples=SEED_002_EXAMPLES,
     )
     def create(self, request: Request, conversation_id: str) -> Response:
@@ -328,6 +388,7 @@ class ConversationMessageViewSet(
         tags=TAGS,
         request=None,
         responses=MessageSerializer,
+        examples=APPROVE_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def send(self, request: Request, conversation_id: str, pk: str) -> Response:
@@ -339,6 +400,7 @@ class ConversationMessageViewSet(
         tags=TAGS,
         request=None,
         responses=MessageSerializer,
+        examples=CANCEL_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, conversation_id: str, pk: str) -> Response:

@@ -1,9 +1,10 @@
 import time
 import uuid
+from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
-from conversations.models import Conversation, Event
+from conversations.models import Conversation, Event, Message
 from core.db import release_connection
 from core.lookups import get_in_workspace
 from workspaces.models import Workspace
@@ -46,6 +47,32 @@ def conversation_detail(*, workspace: Workspace, conversation_id: object) -> Con
         conversation_id=conversation_id,
         queryset=conversations_annotated(workspace=workspace),
     )
+
+
+def messages_for_workspace(
+    *,
+    workspace: Workspace,
+    status: str | None = None,
+    conversation_id: uuid.UUID | None = None,
+    flow_id: uuid.UUID | None = None,
+    contact_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+) -> QuerySet:
+    """The workspace's messages across all its conversations, narrowed by the filters
+    given (they combine). Unordered: the caller's pagination orders it. Rendering needs
+    no other table, so a page is one query whatever its size."""
+    queryset = Message.objects.filter(workspace=workspace)
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    if conversation_id is not None:
+        queryset = queryset.filter(conversation_id=conversation_id)
+    if flow_id is not None:
+        queryset = queryset.filter(conversation__flow_id=flow_id)
+    if contact_id is not None:
+        queryset = queryset.filter(conversation__contact_id=contact_id)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    return queryset
 
 
 def events_after(

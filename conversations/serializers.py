@@ -1,9 +1,8 @@
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversations.models import Conversation, Message, Role
+from conversations.models import Conversation, DeliveryStatus, Message, Role
 from conversations.services import reply_lock_is_held
 from core.fields import StrictBooleanField, StrictCharField, StrictDictField
 from core.serializers import StrictSerializer
@@ -56,7 +55,7 @@ class ConversationSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
-    @extend_schema_field(OpenApiTypes.UUID)
+    @extend_schema_field({"type": "string", "format": "uuid", "nullable": True})
     def get_agentId(self, conversation: Conversation) -> str | None:
         agent_id = conversation.agent_id or (
             conversation.flow.agent_id if conversation.flow else None
@@ -83,7 +82,7 @@ class MessageSerializer(serializers.Serializer):
     senderType = serializers.CharField(source="sender_type")
     metadata = serializers.DictField()
     replyToId = serializers.UUIDField(source="reply_to_id", allow_null=True)
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
     sendAt = serializers.DateTimeField(source="send_at", allow_null=True)
     model = serializers.CharField(source="llm_model")
     usage = serializers.SerializerMethodField()
@@ -93,13 +92,32 @@ class MessageSerializer(serializers.Serializer):
         {
             "type": "object",
             "nullable": True,
-            "properties": {"inputTokens": {"type": "integer"}, "outputTokens": {"type": "integer"}},
+            "properties": {
+                "inputTokens": {"type": "integer", "nullable": True},
+                "outputTokens": {"type": "integer", "nullable": True},
+            },
         }
     )
     def get_usage(self, message: Message) -> dict | None:
         if message.input_tokens is None and message.output_tokens is None:
             return None
         return {"inputTokens": message.input_tokens, "outputTokens": message.output_tokens}
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    """The query of GET /v1/messages; every filter is optional and they combine."""
+
+    status = serializers.ChoiceField(
+        choices=DeliveryStatus.choices,
+        required=False,
+        help_text="Delivery status, e.g. `draft` (awaiting approval) or `failed`.",
+    )
+    conversation = serializers.UUIDField(required=False, help_text="A conversation's id.")
+    flow = serializers.UUIDField(required=False, help_text="A message flow's `_id`.")
+    contact = serializers.UUIDField(required=False, help_text="A contact's id.")
+    since = serializers.DateTimeField(
+        required=False, help_text="Only messages created at or after this time (ISO 8601)."
+    )
 
 
 class ConversationMessageCreateSerializer(StrictSerializer):

@@ -6,7 +6,7 @@ from conversations.api import (
     ConversationViewSet,
     EventsView,
     GenerateMessageView,
-    SendMessageView,
+    MessagesView,
 )
 
 router = SimpleRouter(trailing_slash=False)
@@ -19,7 +19,7 @@ router.register(
 
 urlpatterns = [
     *router.urls,
-    path("messages", SendMessageView.as_view(), name="messages"),
+    path("messages", MessagesView.as_view(), name="messages"),
     path(
         "api/conversations/message/generate",
         GenerateMessageView.as_view(),

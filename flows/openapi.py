@@ -54,6 +54,56 @@ SEED_003_REQUEST = {
     },
 }
 
+# The answer as it is today: the seed's fields plus the flow's sender and the
+# placeholders its initiation message uses.
+FLOW = {**SEED_003_RESPONSE, "_id": "0193f6a2-2222-7b4a-9c2d-3e4f5a6b7c8d", "sender": None}
+FLOW["placeholders"] = []
+FLOW_UPDATE = {"isActive": False, "settings": {"responseSettings": {"delay": 30}}}
+
+WORKSPACE = {
+    "_id": "0193f6a2-1111-7b4a-9c2d-3e4f5a6b7c8d",
+    "name": "Sunrise Dental",
+    "defaultFlow": "0193f6a2-2222-7b4a-9c2d-3e4f5a6b7c8d",
+    "helpText": "Sunrise Dental: call (415) 555-0100. Reply STOP to unsubscribe.",
+    "createdAt": "2025-01-02T10:15:00Z",
+    "updatedAt": "2025-01-03T08:00:00Z",
+}
+WORKSPACE_EXAMPLE = OpenApiExample(
+    "Workspace", value=WORKSPACE, response_only=True, status_codes=["200"]
+)
+WORKSPACE_UPDATE_EXAMPLES = [
+    WORKSPACE_EXAMPLE,
+    OpenApiExample(
+        "Set the default flow",
+        value={"defaultFlow": "0193f6a2-2222-7b4a-9c2d-3e4f5a6b7c8d"},
+        request_only=True,
+    ),
+    OpenApiExample("Clear the default flow", value={"defaultFlow": None}, request_only=True),
+    OpenApiExample(
+        "Rename, and answer HELP",
+        value={"name": WORKSPACE["name"], "helpText": WORKSPACE["helpText"]},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Another workspace's flow",
+        value={
+            "status": "error",
+            "message": "Field 'defaultFlow' is invalid: No message flow with id "
+            "'0193f6a2-9999-7b4a-9c2d-3e4f5a6b7c8d' in this workspace.",
+            "code": "validation_error",
+            "data": None,
+            "errors": {
+                "defaultFlow": [
+                    "No message flow with id '0193f6a2-9999-7b4a-9c2d-3e4f5a6b7c8d' "
+                    "in this workspace."
+                ]
+            },
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+]
+
 FLOW_EXAMPLES = [
     OpenApiExample("Seed 003 request", value=SEED_003_REQUEST, request_only=True),
     OpenApiExample(

@@ -1,10 +1,7 @@
 """/v1/webhooks: the endpoints a workspace's events are pushed to (docs/webhooks.md)."""
 
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import (
-    OpenApiExample,
-    extend_schema,
-)
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -13,31 +10,24 @@ from rest_framework.serializers import BaseSerializer
 
 from core.fields import StrictBooleanField, StrictCharField
 from core.lookups import get_in_workspace
-from core.openapi import crud_schema
+from core.openapi import crud_schema, error_responses
 from core.pagination import NewestFirstPagination
 from core.serializers import StrictSerializer
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.openapi import (
+    DELIVERY_LIST,
+    DELIVERY_RETRY,
+    ENDPOINT,
+    ENDPOINT_CREATE,
+    ENDPOINT_CREATE_EXAMPLES,
+    ENDPOINT_UPDATE,
+    ROTATED,
+)
 from webhooks.transport import UnsafeTarget, url_check
 from workspaces.api import WorkspaceModelViewSet, WorkspaceViewSetMixin
 
 TAGS = ["Webhooks"]
-EXAMPLES = [
-    OpenApiExample(
-        "Every event",
-        value={"url": "https://example.com/hooks/messaging", "description": "CRM sync"},
-        request_only=True,
-    ),
-    OpenApiExample(
-        "Messages only",
-        value={
-            "url": "https://example.com/hooks/messages",
-            "eventTypes": ["message.created", "reply.generated"],
-            "enabled": True,
-        },
-        request_only=True,
-    ),
-]
 
 
 class WebhookEndpointSerializer(StrictSerializer):
@@ -99,13 +89,16 @@ class WebhookDeliverySerializer(serializers.Serializer):
     "webhook endpoint",
     "webhook endpoints",
     TAGS,
+    example=ENDPOINT,
+    create_example=ENDPOINT_CREATE,
+    update_example=ENDPOINT_UPDATE,
     create={
         "summary": "Register a webhook endpoint",
         "description": (
             "The URL must use https and resolve to a public address. The answer carries "
             "the signing secret, which is not shown again."
         ),
-        "examples": EXAMPLES,
+        "examples": ENDPOINT_CREATE_EXAMPLES,
         "responses": {201: WebhookEndpointWithSecretSerializer},
     },
 )
@@ -143,6 +136,7 @@ class WebhookEndpointViewSet(WorkspaceModelViewSet):
         tags=TAGS,
         request=None,
         responses={200: WebhookEndpointWithSecretSerializer},
+        examples=ROTATED,
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
@@ -185,6 +179,7 @@ class WebhookDeliveryViewSet(WorkspaceViewSetMixin, viewsets.GenericViewSet):
         "the first 1 KB of the answer.",
         tags=TAGS,
         responses={200: WebhookDeliverySerializer(many=True)},
+        examples=DELIVERY_LIST,
     )
     def list(self, request: Request, endpoint_id: str) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -196,7 +191,8 @@ class WebhookDeliveryViewSet(WorkspaceViewSetMixin, viewsets.GenericViewSet):
         "is disabled or the delivery is being attempted right now.",
         tags=TAGS,
         request=None,
-        responses={202: WebhookDeliverySerializer},
+        responses={202: WebhookDeliverySerializer, **error_responses(409)},
+        examples=DELIVERY_RETRY,
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, endpoint_id: str, delivery_id: str) -> Response:

@@ -1,8 +1,12 @@
-"""How the API key authentication appears in the OpenAPI schema (imported by
-WorkspacesConfig.ready, so drf-spectacular knows it before it builds a schema)."""
+"""How the API key authentication and the workspace base appear in the OpenAPI schema
+(imported by WorkspacesConfig.ready, so drf-spectacular knows them before it builds a
+schema)."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+
+from core.openapi import register_idempotent_views
+from workspaces.api import WorkspaceScopedMixin
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -18,3 +22,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict]:
         # Either header authenticates; a list of requirements means "any one of".
         return [{"BearerAuth": []}, {"ApiKeyHeader": []}]
+
+
+# Every POST of a workspace-scoped view honours Idempotency-Key (WorkspaceScopedMixin.initial).
+register_idempotent_views(WorkspaceScopedMixin)

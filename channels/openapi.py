@@ -1,0 +1,34 @@
+"""OpenAPI examples of the sender endpoints."""
+
+from drf_spectacular.utils import OpenApiExample
+
+from core.openapi import error_example
+
+SENDER = {
+    "_id": "0193f6a2-3333-7b4a-9c2d-3e4f5a6b7c8d",
+    "workspaceId": "0193f6a2-1111-7b4a-9c2d-3e4f5a6b7c8d",
+    "channel": "SMS",
+    "address": "+14155550123",
+    "messagingServiceSid": "",
+    "isDefault": True,
+    "createdAt": "2025-01-02T10:15:00Z",
+    "updatedAt": "2025-01-02T10:15:00Z",
+}
+SENDER_CREATE = {"channel": "SMS", "address": "+14155550123", "isDefault": True}
+SENDER_UPDATE = {"isDefault": True}
+ADDRESS_TAKEN = error_example(
+    "Address taken",
+    409,
+    "The address +14155550123 is already registered as a sender.",
+    "sender_address_taken",
+)
+SENDER_CREATE_EXAMPLES = [
+    OpenApiExample("SMS sender", value=SENDER_CREATE, request_only=True),
+    OpenApiExample(
+        "Email sender",
+        value={"channel": "Email", "address": "care@clinic.example", "isDefault": True},
+        request_only=True,
+    ),
+    OpenApiExample("Sender", value=SENDER, response_only=True, status_codes=["201"]),
+    ADDRESS_TAKEN,
+]
