@@ -162,6 +162,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a web request must not hang on a broker that is down: one quick retry,
+# then core.jobs gives up and the beat sweeps enqueue the work once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
@@ -223,6 +232,9 @@ SMS_HELP_MESSAGE = env(
 )
 # Sends the provider certainly did not take are retried up to this many attempts.
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+# Seconds a message may stay "sending" before it counts as left by a dead worker (then
+# Twilio is asked whether it has it before anything is sent again).
+DELIVERY_SENDING_TIMEOUT = env.int("DELIVERY_SENDING_TIMEOUT", default=300)
 # Threads a worker process sends a sweep batch with (overlapping provider latency).
 DELIVERY_THREADS = env.int("DELIVERY_THREADS", default=8)
 # Outbound webhooks may target loopback and private addresses (and plain http): on for

@@ -32,8 +32,12 @@ from flows.working_hours import is_open, next_closing, next_opening
 
 logger = logging.getLogger(__name__)
 
-# A message "sending" this long was left by a dead worker.
-SENDING_TIMEOUT = timedelta(minutes=5)
+
+def sending_timeout() -> timedelta:
+    """How long a message may stay `sending` before it counts as left by a dead worker."""
+    return timedelta(seconds=settings.DELIVERY_SENDING_TIMEOUT)
+
+
 # Twilio takes 1 to 36000 seconds; its own default is 36000.
 MAX_VALIDITY = 36_000
 MIN_VALIDITY = 60
@@ -51,7 +55,7 @@ RANK = {
 def recover_stale_sending() -> int:
     """Messages left `sending` by a worker that died: re-checked like an unknown outcome."""
     stale = Message.objects.filter(
-        status=DeliveryStatus.SENDING, sending_started_at__lte=timezone.now() - SENDING_TIMEOUT
+        status=DeliveryStatus.SENDING, sending_started_at__lte=timezone.now() - sending_timeout()
     ).select_related("conversation__flow", "conversation__contact")[:100]
     count = 0
     for message in stale:

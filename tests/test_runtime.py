@@ -18,16 +18,29 @@ def test_healthz_answers_while_the_process_is_up(client):
     assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.django_db
-def test_readyz_checks_database_and_broker(client):
+@pytest.fixture
+def beat_ticking(db, settings):
+    from django.utils import timezone
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=2, period=IntervalSchedule.SECONDS)
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        PeriodicTask.objects.create(
+            name=name, task=entry["task"], interval=every, last_run_at=timezone.now()
+        )
+
+
+def test_readyz_checks_database_broker_cache_and_beat(client, beat_ticking):
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": True, "broker": True}
+    body = response.json()
+    assert body["checks"] == {"database": True, "broker": True, "cache": True, "beat": True}
+    assert body["status"] == "ok"
 
 
-@pytest.mark.django_db
-def test_readyz_is_503_when_the_broker_is_down(client, monkeypatch):
+def test_a_broker_outage_is_degraded_not_unready(client, monkeypatch, beat_ticking):
+    """The API still takes and stores messages without Redis: stay in rotation."""
     from core import health
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -37,8 +50,34 @@ def test_readyz_is_503_when_the_broker_is_down(client, monkeypatch):
 
     response = client.get("/readyz")
 
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["degraded"] == ["broker"]
+
+
+def test_a_stopped_beat_or_a_disabled_sweep_is_named(client, beat_ticking):
+    from django_celery_beat.models import PeriodicTask
+
+    PeriodicTask.objects.filter(name="dispatch-due-messages").update(enabled=False)
+    body = client.get("/readyz").json()
+    assert body["degraded"] == ["beat"]
+    assert body["beat"]["disabled"] == ["dispatch-due-messages"]
+
+    PeriodicTask.objects.update(enabled=True, last_run_at="2020-01-01T00:00:00Z")
+    body = client.get("/readyz").json()
+    assert body["beat"]["ticking"] is False
+    assert body["degraded"] == ["beat"]
+
+
+def test_readyz_is_503_when_the_database_is_down(client, monkeypatch):
+    from core import health
+
+    monkeypatch.setattr(health, "_database_ok", lambda: False)
+
+    response = client.get("/readyz")
+
     assert response.status_code == 503
-    assert response.json()["checks"]["broker"] is False
+    assert response.json()["status"] == "unavailable"
 
 
 def production_env(**extra: str) -> dict:
