@@ -97,14 +97,18 @@ def inbound_receive(
             now=now or timezone.now(),
         )
     except IntegrityError:
-        if (
-            provider_message_id
-            and Message.objects.filter(
-                workspace_id=workspace_id, provider_message_id=provider_message_id
-            ).exists()
-        ):
+        if _seen_before(workspace_id, provider_message_id):
             return None
         raise
+
+
+def _seen_before(workspace_id: object, provider_message_id: str) -> bool:
+    """A provider's id names one message per workspace (a repeated webhook)."""
+    return bool(provider_message_id) and (
+        Message.objects.filter(
+            workspace_id=workspace_id, provider_message_id=provider_message_id
+        ).exists()
+    )
 
 
 @transaction.atomic
@@ -119,12 +123,7 @@ def _receive(
     conversation: Conversation | None,
     now: datetime,
 ) -> Message | None:
-    if (
-        provider_message_id
-        and Message.objects.filter(
-            workspace_id=workspace_id, provider_message_id=provider_message_id
-        ).exists()
-    ):
+    if _seen_before(workspace_id, provider_message_id):
         return None
     contact = contact_upsert(workspace_id=workspace_id, channel=channel, address=from_address)
     conversation = conversation or conversation_open_for(
