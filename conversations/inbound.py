@@ -20,7 +20,7 @@ from conversations.services import (
     contact_upsert,
     conversation_open_for,
     message_create,
-    reply_request,
+    reply_owed,
 )
 from flows.models import Direction, MessageFlow
 from flows.working_hours import is_open, next_opening
@@ -185,20 +185,17 @@ def _send_now(conversation: Conversation, text: str, *, kind: str) -> Message:
 
 
 def _answer_later(conversation: Conversation, now: datetime) -> None:
+    """The flow answering on this address owes a reply, after its quiet window and
+    inside its working hours, as for every customer message (reply_owed); out of hours
+    the customer is told so at once."""
     flow = conversation.flow
-    if flow is None or conversation.ai_paused_now(now) or flow.agent_id is None:
-        return
+    if flow is None:
+        return  # no flow answers on this address
+    if reply_owed(conversation=conversation, now=now) is None:
+        return  # paused by a person, or no agent
     hours = flow.working_hours()
-    quiet_until = now + timedelta(seconds=flow.reply_delay_seconds)
-    if is_open(now, hours):
-        # The quiet window: every message inside it moves it, and one reply answers all.
-        reply_request(conversation=conversation, due_at=next_opening(quiet_until, hours))
-        return
-    opening = next_opening(now, hours)
-    reply_request(
-        conversation=conversation, due_at=opening + timedelta(seconds=flow.reply_delay_seconds)
-    )
-    _out_of_hours(conversation, flow, now, opening)
+    if not is_open(now, hours):
+        _out_of_hours(conversation, flow, now, next_opening(now, hours))
 
 
 def _out_of_hours(

@@ -3,11 +3,12 @@ stored reply and its events. The caller holds the conversation's reply lock."""
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents import llm
@@ -22,6 +23,7 @@ from conversations.services import (
     ensure_not_generating,
     message_create,
     no_agent_error,
+    reply_enqueue_on_commit,
     reply_in_progress_error,
     reply_lock_acquire,
     reply_lock_release,
@@ -76,20 +78,35 @@ def prompt_for(conversation: Conversation) -> Prompt:
 
 
 def reply_generate(
-    *, conversation_id: uuid.UUID, started_at: datetime, sdk_max_retries: int | None = None
-) -> Message:
+    *,
+    conversation_id: uuid.UUID,
+    started_at: datetime,
+    sdk_max_retries: int | None = None,
+    answers_owed: bool = False,
+) -> Message | None:
     """Call with the reply lock taken at `started_at`; the lock is released here.
 
     On success the reply is stored and every reply owed up to `started_at` is settled.
     A PermanentLLMError is recorded as reply.failed and raised as ReplyFailed; a
-    TransientLLMError is raised as it is, leaving the owed reply for a retry."""
+    TransientLLMError is raised as it is, leaving the owed reply for a retry.
+
+    With `answers_owed` (the reply task) the reply answers the conversation's owed
+    marker, and when the model returns it is stored only if that still holds: a newer
+    customer message supersedes it (the reply stays owed and one fresh reply, which sees
+    every message, is enqueued), a person's takeover or an opt-out drops it. It is then
+    discarded, never sent, and None is returned."""
     try:
         conversation = Conversation.objects.select_related("flow__agent", "agent", "contact").get(
             pk=conversation_id
         )
         agent = conversation_agent(conversation)
+        if answers_owed and conversation.reply_due_at is None:
+            # Answered between the task's look and the lock: nothing is owed any more.
+            reply_lock_release(conversation_id=conversation_id, started_at=started_at)
+            return None
         if agent is None:  # its agent was deleted since the reply was asked for
             raise llm.PermanentLLMError("The conversation has no agent any more.")
+        seen = _seen(conversation, started_at) if answers_owed else None
         prompt = prompt_for(conversation)
         release_connection()  # the model may take seconds: don't hold a connection meanwhile
         completion = llm.get_provider().complete(
@@ -108,6 +125,11 @@ def reply_generate(
 
     try:
         with transaction.atomic():
+            if seen is not None:
+                reason, due_at = _outdated(conversation_id, started_at, seen)
+                if reason:
+                    _discard(conversation, started_at, completion, reason=reason, due_at=due_at)
+                    return None
             reply = message_create(
                 conversation=conversation,
                 role=Role.AGENT,
@@ -128,16 +150,105 @@ def reply_generate(
                 data={
                     **payloads.message_event(reply, conversation),
                     "model": completion.model,
-                    "usage": {
-                        "input_tokens": completion.input_tokens,
-                        "output_tokens": completion.output_tokens,
-                    },
+                    "usage": _usage(completion),
                 },
             )
+            if answers_owed:
+                # Under the row lock, checked unchanged: this reply answers all that is owed.
+                Conversation.objects.filter(pk=conversation_id).update(reply_due_at=None)
             _settle(conversation_id, started_at, error="")
     finally:
         reply_lock_release(conversation_id=conversation_id, started_at=started_at)
     return reply
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What a reply is written from: the owed marker and the user messages that came
+    after `started_at`, read after the lock was taken and before the prompt (which so
+    sees at least these)."""
+
+    due_at: datetime | None
+    user_message_ids: frozenset[uuid.UUID]
+
+
+def _seen(conversation: Conversation, started_at: datetime) -> _Seen:
+    return _Seen(
+        due_at=conversation.reply_due_at,
+        user_message_ids=frozenset(_user_messages_since(conversation.pk, started_at)),
+    )
+
+
+def _user_messages_since(conversation_id: uuid.UUID, started_at: datetime) -> QuerySet:
+    return Message.objects.filter(
+        conversation_id=conversation_id, role=Role.USER, created_at__gt=started_at
+    ).values_list("pk", flat=True)
+
+
+def _outdated(
+    conversation_id: uuid.UUID, started_at: datetime, seen: _Seen
+) -> tuple[str, datetime | None]:
+    """Why a reply the model just wrote must not be stored ("" if it may be), and when
+    the reply is owed now. Takes the conversation's row lock: message_send and inbound
+    update that row with each message (message_create, reply_owed), so a message either
+    committed before this look, and counts here, or waits until the reply is stored and
+    then asks for its own."""
+    locked = (
+        Conversation.objects.select_for_update()
+        .only("reply_due_at", "ai_paused", "ai_paused_until")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if locked is None:
+        return "deleted", None
+    due_at = locked.reply_due_at
+    if locked.ai_paused_now(timezone.now()):
+        return "paused", due_at  # a person took over while the model was writing
+    if due_at is None:
+        return "not_owed", due_at  # e.g. the customer opted out meanwhile
+    unseen = _user_messages_since(conversation_id, started_at).exclude(pk__in=seen.user_message_ids)
+    if due_at != seen.due_at or unseen.exists():
+        return "superseded", due_at  # the customer said more than the reply has seen
+    return "", due_at
+
+
+def _discard(
+    conversation: Conversation,
+    started_at: datetime,
+    completion: llm.Completion,
+    *,
+    reason: str,
+    due_at: datetime | None,
+) -> None:
+    """Call with the conversation row locked. The text is dropped, not kept as a draft:
+    it answers a conversation that has moved on, and a stored copy would have to be
+    hidden from the prompt, the message lists and the events alike. The event says the
+    model was called (and what it cost), without the text."""
+    if reason == "deleted":
+        return
+    logger.info("Reply in conversation %s discarded: %s", conversation.pk, reason)
+    event_record(
+        workspace_id=conversation.workspace_id,
+        type="reply.discarded",
+        conversation_id=conversation.pk,
+        data={
+            "conversation_id": str(conversation.pk),
+            "reason": reason,
+            "model": completion.model,
+            "usage": _usage(completion),
+        },
+    )
+    if reason == "paused":
+        Conversation.objects.filter(pk=conversation.pk).update(reply_due_at=None)
+    elif reason == "superseded" and due_at is not None:
+        # Still owed. The lock goes with this commit, so the fresh reply's task (enqueued
+        # on it) finds it free instead of waiting BUSY_RETRY_SECONDS.
+        reply_lock_release(conversation_id=conversation.pk, started_at=started_at)
+        reply_enqueue_on_commit(conversation_id=conversation.pk, due_at=due_at)
+
+
+def _usage(completion: llm.Completion) -> dict:
+    return {"input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens}
 
 
 def _settle(conversation_id: uuid.UUID, started_at: datetime, *, error: str) -> None:
@@ -239,7 +350,12 @@ def reply_run(*, conversation_id: uuid.UUID | str, attempt: int) -> float | None
     if started_at is None:
         return BUSY_RETRY_SECONDS
     try:
-        reply_generate(conversation_id=conversation.pk, started_at=started_at, sdk_max_retries=0)
+        reply_generate(
+            conversation_id=conversation.pk,
+            started_at=started_at,
+            sdk_max_retries=0,
+            answers_owed=True,
+        )
     except ReplyFailed:
         return None  # recorded as reply.failed
     except llm.TransientLLMError as exc:

@@ -3,7 +3,7 @@ the events that report it in one transaction; work for the workers is enqueued o
 after that commit."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -23,6 +23,7 @@ from core.models import update_fields
 from core.tenancy import ensure_same_workspace
 from flows.models import MessageFlow
 from flows.selectors import flow_for_workspace
+from flows.working_hours import is_open, next_opening
 from workspaces.models import Workspace
 
 STATE_FIELDS = ("playbook", "phase", "system_message", "context")
@@ -194,14 +195,46 @@ def reply_lock_release(*, conversation_id: uuid.UUID, started_at: timezone.datet
 
 def reply_request(*, conversation: Conversation, due_at: timezone.datetime | None = None) -> None:
     """Marks a reply as owed, in the caller's transaction, and enqueues its generation
-    once that commits. If the broker is down the marker stays, and the sweep runs it."""
+    once that commits. If the broker is down the marker stays, and the sweep runs it.
+    Updating the row also takes its lock: a reply being stored meanwhile waits for this
+    transaction and then sees the new marker (see replies.reply_generate)."""
     due_at = due_at or timezone.now()
     Conversation.objects.filter(pk=conversation.pk).update(reply_due_at=due_at)
     conversation.reply_due_at = due_at
-    conversation_id = str(conversation.pk)
+    reply_enqueue_on_commit(conversation_id=conversation.pk, due_at=due_at)
+
+
+def reply_enqueue_on_commit(*, conversation_id: uuid.UUID, due_at: datetime) -> None:
+    """Generation of the owed reply, enqueued once the caller's transaction commits."""
+    task_args = [str(conversation_id)]
     transaction.on_commit(
-        lambda: jobs.enqueue("conversations.generate_reply", [conversation_id], at=due_at)
+        lambda: jobs.enqueue("conversations.generate_reply", task_args, at=due_at)
     )
+
+
+def reply_owed(*, conversation: Conversation, now: datetime) -> datetime | None:
+    """A customer spoke (seed 001, SMS or email alike): marks the agent's reply owed, in
+    the caller's transaction, and returns when it is due; None when no reply is owed
+    (the AI is paused, or no agent speaks in this conversation).
+
+    One reply per burst: every message moves the due time, and a reply being written
+    when another message arrives is discarded when the model returns, so the one reply
+    that is stored has seen them all. With a flow, the reply waits for its quiet window
+    (`reply_delay_seconds`) inside its working hours; without one it is due at once."""
+    if conversation.ai_paused_now(now) or conversation_agent(conversation) is None:
+        return None
+    due_at = now
+    flow = conversation.flow
+    if flow is not None:
+        hours = flow.working_hours()
+        delay = timedelta(seconds=flow.reply_delay_seconds)
+        if is_open(now, hours):
+            due_at = next_opening(now + delay, hours)
+        else:
+            # The window starts at the opening: what came overnight gets one answer.
+            due_at = next_opening(now, hours) + delay
+    reply_request(conversation=conversation, due_at=due_at)
+    return due_at
 
 
 @transaction.atomic
@@ -273,15 +306,19 @@ def message_send(
     auto_reply: bool,
 ) -> tuple[Conversation, Message, bool]:
     """Seed 001. Stores the message (opening a conversation when none is named) and,
-    for a user message with auto_reply in a conversation with an agent, the owed reply,
-    in one transaction; generation is enqueued after it commits. Returns the
-    conversation, the message and whether a reply was enqueued."""
+    for a user message with auto_reply in a conversation with an agent, the owed reply
+    (reply_owed), in one transaction; generation is enqueued after it commits. Returns
+    the conversation, the message and whether a reply was enqueued.
+
+    A message is stored even while a reply is being generated: a customer's words are
+    never refused. The reply in progress is then discarded when the model returns and
+    one reply is written that sees every message; a person's message pauses the AI, and
+    the reply in progress is discarded too (replies.reply_generate)."""
     conversation = None
     if conversation_id is not None:
         conversation = selectors.conversation_for_workspace(
             workspace=workspace, conversation_id=conversation_id
         )
-        ensure_not_generating(conversation)
     reply_to = None
     if reply_to_message_id is not None:
         if conversation is None:
@@ -313,16 +350,13 @@ def message_send(
                 metadata=metadata,
                 reply_to=reply_to,
             )
-            agent = conversation_agent(conversation)
             enqueue = (
                 auto_reply
                 and role == Role.USER
-                and not conversation.ai_paused_now(timezone.now())
-                and agent is not None
+                and reply_owed(conversation=conversation, now=timezone.now()) is not None
             )
-            if enqueue:
-                reply_request(conversation=conversation)
             if role == Role.AGENT:
+                agent = conversation_agent(conversation)
                 # An agent message with a sender other than the agent is a person taking
                 # over: the AI steps back, and the person's message goes to the customer.
                 human = agent is None or sender_id != str(agent.pk)
