@@ -7,7 +7,8 @@ of a kind, so no view has to repeat it and none can forget it:
 - the error responses each operation can give, all with the one `Error` component (the
   seed 001 envelope) and an example: 400 when there is a body, a query or a required
   header to get wrong; 401 and 403 when an API key is needed; 404 when the path names
-  a row or a list takes a cursor; 409 and 422 with Idempotency-Key; 429 when throttled.
+  a row or a list takes a cursor; 409 and 422 with Idempotency-Key; 413 with a body
+  under /v1/; 429 when throttled.
   A view adds the others it can give with `error_responses(...)`.
 
 Each app keeps its examples beside its views (`<app>/openapi.py`)."""
@@ -72,6 +73,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "webhook_disabled": (409, "The webhook endpoint is disabled."),
     "webhook_in_flight": (409, "The webhook delivery is being attempted right now."),
     "idempotency_in_flight": (409, "A request with this Idempotency-Key is still running."),
+    "payload_too_large": (413, "The body is larger than API_MAX_BODY_BYTES (1 MiB)."),
     "unsupported_media_type": (415, "The body is not `application/json`."),
     "idempotency_key_reused": (422, "This Idempotency-Key was used with another request."),
     "rate_limited": (429, "Too many requests for this API key; retry after `Retry-After` seconds."),
@@ -168,6 +170,12 @@ ERROR_EXAMPLES = {
                 "A request with this Idempotency-Key is still in progress.",
                 "idempotency_in_flight",
             ),
+        )
+    ],
+    413: [
+        OpenApiExample(
+            "Body too large",
+            value=_error("The request body is larger than 1048576 bytes.", "payload_too_large"),
         )
     ],
     422: [
@@ -307,6 +315,8 @@ class AutoSchema(SpectacularAutoSchema):
         statuses = set()
         if body or query or self.path.startswith("/v1/api/"):
             statuses.add(400)
+        if body and self.path.startswith("/v1/"):
+            statuses.add(413)  # core.limits, before anything else runs
         if any(self.get_auth()):
             statuses |= {401, 403}
         if "{path}" in names or "cursor" in names:

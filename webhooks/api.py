@@ -43,8 +43,12 @@ class WebhookEndpointSerializer(StrictSerializer):
     enabled = StrictBooleanField(required=False)
     description = StrictCharField(required=False, allow_blank=True, max_length=500)
     disabledReason = serializers.CharField(source="disabled_reason", read_only=True)
-    lastSuccessAt = serializers.DateTimeField(source="last_success_at", read_only=True)
-    failingSince = serializers.DateTimeField(source="failing_since", read_only=True)
+    lastSuccessAt = serializers.DateTimeField(
+        source="last_success_at", read_only=True, allow_null=True
+    )
+    failingSince = serializers.DateTimeField(
+        source="failing_since", read_only=True, allow_null=True
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
+from core.crypto import decrypt_json, encrypt_json
 from core.errors import ApplicationError, Conflict
 from workspaces.models import IdempotencyRecord, Workspace
 
@@ -61,7 +62,11 @@ def idempotency_begin(
         raise Conflict(
             f"A request with this {HEADER} is still in progress.", code="idempotency_in_flight"
         )
-    return Response(first.body, status=first.status_code, headers={"Idempotent-Replayed": "true"})
+    return Response(
+        decrypt_json(first.body),
+        status=first.status_code,
+        headers={"Idempotent-Replayed": "true"},
+    )
 
 
 def idempotency_finish(*, record: IdempotencyRecord, response: Response) -> None:
@@ -69,8 +74,10 @@ def idempotency_finish(*, record: IdempotencyRecord, response: Response) -> None
     if response.status_code >= 500:
         record.delete()
         return
+    # Sealed: an answer may carry message text of a HIPAA flow or a secret shown once
+    # (a webhook endpoint's), neither of which may rest in the database in clear.
     IdempotencyRecord.objects.filter(pk=record.pk).update(
-        status_code=response.status_code, body=getattr(response, "data", None)
+        status_code=response.status_code, body=encrypt_json(getattr(response, "data", None))
     )
 
 

@@ -137,7 +137,7 @@ class PostmarkInboundSchema(PlainViewSchema):
         request=PostmarkInboundEmail,
         responses={
             200: OpenApiResponse(description="Received (or ignored)."),
-            **error_responses(400),
+            **error_responses(400, 413),
         },
         examples=[
             OpenApiExample(
@@ -155,6 +155,12 @@ class PostmarkInboundSchema(PlainViewSchema):
             ),
             error_example(
                 "Missing basic auth", 400, "Missing or invalid basic auth.", "bad_request"
+            ),
+            error_example(
+                "Too large",
+                413,
+                "The request body is larger than 1048576 bytes.",
+                "payload_too_large",
             ),
         ],
     )

@@ -111,3 +111,23 @@ def test_a_key_is_free_again_after_a_server_error(api_client, workspace, monkeyp
 
     assert failed.status_code == 500
     assert retried.status_code == 201
+
+
+def test_a_stored_answer_is_sealed_at_rest_and_replayed_in_clear(owner, settings):
+    """A webhook endpoint's secret is shown once: its replayable answer must not rest in
+    the database in clear (nor may message text of a HIPAA flow)."""
+    from workspaces.models import IdempotencyRecord
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-hook-1"}
+    body = {"url": "http://127.0.0.1:9/hook"}
+
+    first = owner.client.post("/v1/webhooks", body, format="json", **headers)
+    again = owner.client.post("/v1/webhooks", body, format="json", **headers)
+
+    secret = first.json()["secret"]
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    stored = IdempotencyRecord.objects.get(key="create-hook-1").body
+    assert secret not in str(stored)
+    assert "127.0.0.1" not in str(stored)
