@@ -3,8 +3,9 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 
-from conversations.crypto import decrypt_text
+from core.crypto import decrypt_text
 from core.models import TimestampedModel
+from core.tenancy import validate_same_workspace
 
 
 class Contact(TimestampedModel):

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from agents.models import Agent
 from conversations import payloads, selectors
-from conversations.crypto import encrypt_text
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
 from conversations.scheduling import message_route_outbound
 from core import jobs
+from core.crypto import encrypt_text
 from core.errors import ApplicationError, Conflict
 from core.lookups import parse_id
 from core.models import update_fields
