@@ -12,7 +12,8 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail.backends.console import EmailBackend as ConsoleBackend
 from django.template.loader import render_to_string
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -104,6 +105,7 @@ def build_email(
     references: list[str] | None = None,
     unsubscribe_url: str = "",
     domain: str,
+    private: bool = False,
 ) -> EmailMultiAlternatives:
     references = [_one_line(ref) for ref in references or [] if _one_line(ref)]
     unsubscribe_url = _one_line(unsubscribe_url)
@@ -132,7 +134,27 @@ def build_email(
         headers=headers,
     )
     email.attach_alternative(render_to_string("email/message.html", context), "text/html")
+    # Not a header: it never leaves this process. Backends that write mail to a log or
+    # the console (ConsoleEmailBackend) read it and withhold the text.
+    email.private = private
     return email
+
+
+class ConsoleEmailBackend(ConsoleBackend):
+    """Django's console backend (the embedded default), except that the text of a HIPAA
+    flow's email is never written out: headers only, the body withheld."""
+
+    def write_message(self, message: EmailMessage) -> None:
+        if getattr(message, "private", False):
+            withheld = EmailMessage(
+                subject=message.subject,
+                body="[text withheld: HIPAA flow]",
+                from_email=message.from_email,
+                to=message.to,
+                headers={k: v for k, v in message.extra_headers.items() if k == "Message-ID"},
+            )
+            return super().write_message(withheld)
+        return super().write_message(message)
 
 
 def _classify_code(code: int, message: str) -> Exception:

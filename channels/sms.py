@@ -44,6 +44,8 @@ class OutboundSms:
     messaging_service_sid: str = ""
     status_callback: str = ""
     validity_period: int | None = None
+    # The text is protected health information (a HIPAA flow): never written to a log.
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,8 @@ class ConsoleBackend:
 
     def send(self, sms: OutboundSms) -> SendResult:
         sender = sms.messaging_service_sid or sms.from_number
-        logger.info("SMS to %s from %s: %s", sms.to, sender, sms.body[:160])
+        text = "[text withheld: HIPAA flow]" if sms.private else sms.body[:160]
+        logger.info("SMS to %s from %s: %s", sms.to, sender, text)
         return SendResult(provider_message_id=f"console-{uuid.uuid4().hex}", status="sent")
 
     def find_sent(

@@ -245,6 +245,9 @@ WEBHOOKS_ALLOWED_PORTS = env.list("WEBHOOKS_ALLOWED_PORTS", cast=int, default=[]
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set above
+    # The same console output, without the text of HIPAA flows.
+    EMAIL_BACKEND = "channels.email.ConsoleEmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Messaging <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The domain of Message-IDs and of the Reply-To routing addresses (reply+…@EMAIL_DOMAIN),

@@ -235,6 +235,7 @@ def _send(message: Message, flow: MessageFlow, contact: Contact, now: datetime) 
                 messaging_service_sid=service_sid,
                 status_callback=status_callback_url(message.pk),
                 validity_period=_validity(flow, now),
+                private=message.conversation.hipaa,
             )
         )
         return result.provider_message_id, DeliveryStatus.QUEUED
@@ -276,6 +277,7 @@ def _send_email(message: Message, flow: MessageFlow, contact: Contact, from_emai
         references=earlier,
         unsubscribe_url=f"{settings.PUBLIC_BASE_URL}/unsubscribe/{token}",
         domain=domain,
+        private=message.conversation.hipaa,
     )
     return email_channel.send_email(email)
 

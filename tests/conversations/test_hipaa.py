@@ -69,3 +69,25 @@ def test_keys_rotate_old_text_stays_readable(api_client, workspace, settings):
     ]
 
     assert Message.objects.get().content == SECRET
+
+
+def test_console_backends_never_write_a_hipaa_flows_text(caplog, capsys, settings):
+    from django.core import mail
+
+    from channels import email as email_channel
+    from channels import sms
+
+    settings.SMS_BACKEND = "console"
+    secret = "Your HIV test result is ready"
+    with caplog.at_level("INFO"):
+        sms.ConsoleBackend().send(sms.OutboundSms(to="+14155550123", body=secret, private=True))
+    email = email_channel.build_email(
+        message_id="m1", to="a@example.com", from_email="c@example.com", subject="Results",
+        body=secret, domain="example.com", private=True,
+    )  # fmt: skip
+    with mail.get_connection("channels.email.ConsoleEmailBackend") as connection:
+        connection.send_messages([email])
+
+    assert secret not in caplog.text
+    assert secret not in capsys.readouterr().out
+    assert "withheld" in caplog.text
