@@ -30,6 +30,9 @@ class Contact(TimestampedModel):
     def __str__(self) -> str:
         return self.name or self.address
 
+    def clean(self) -> None:
+        validate_same_workspace(self)
+
 
 class Conversation(TimestampedModel):
     """A conversation with its state (seed 002): playbook, phase, systemMessage, context.
@@ -91,6 +94,9 @@ class Conversation(TimestampedModel):
 
     def __str__(self) -> str:
         return f"Conversation {self.pk}"
+
+    def clean(self) -> None:
+        validate_same_workspace(self)
 
     def ai_paused_now(self, now: datetime) -> bool:
         """Paused by a person's takeover, unless the flow's takeover timeout ran out."""
@@ -172,6 +178,9 @@ class Message(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.role} message {self.pk}"
+
+    def clean(self) -> None:
+        validate_same_workspace(self)
 
     @property
     def content(self) -> str:

@@ -6,6 +6,7 @@ from django.db import models
 
 from channels.models import Channel
 from core.models import TimestampedModel
+from core.tenancy import validate_same_workspace
 from flows.validators import MAX_DELAY_SECONDS, validate_days, validate_timezone_name
 from flows.working_hours import WorkingHours
 
@@ -91,11 +92,8 @@ class MessageFlow(TimestampedModel):
         )
 
     def clean(self) -> None:
-        # The admin's rule; the API enforces the same with WorkspaceRelatedField, which
-        # only finds agents and senders of the request's workspace.
-        if self.agent_id and self.workspace_id and self.agent.workspace_id != self.workspace_id:
-            raise ValidationError({"agent": "The agent belongs to another workspace."})
-        if self.sender_id and self.workspace_id and self.sender.workspace_id != self.workspace_id:
-            raise ValidationError({"sender": "The sender belongs to another workspace."})
+        # The agent and the sender are this workspace's (services check the same before
+        # they save, so the API refuses it too).
+        validate_same_workspace(self)
         if self.sender_id and self.sender.channel != self.message_channel:
             raise ValidationError({"sender": "The sender's channel is not the flow's channel."})

@@ -1,6 +1,7 @@
 """Outbound webhooks: the endpoints a workspace registers, one delivery per (endpoint,
 event), and every attempt at it. The logic lives in channels.webhooks_out."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models import TimestampedModel
@@ -70,6 +71,16 @@ class WebhookDelivery(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
+    def clean(self) -> None:
+        # No `workspace` of its own for core.tenancy to compare: the endpoint's must be
+        # the event's.
+        if (
+            self.endpoint_id
+            and self.event_id
+            and self.endpoint.workspace_id != self.event.workspace_id
+        ):
+            raise ValidationError({"event": "The event belongs to another workspace."})
 
 
 class WebhookAttempt(TimestampedModel):

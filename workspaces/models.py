@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from core.models import TimestampedModel
+from core.tenancy import validate_same_workspace
 
 
 class Workspace(TimestampedModel):
@@ -36,6 +37,10 @@ class Workspace(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The default flow must be one of this workspace's flows.
+        validate_same_workspace(self)
 
 
 class ApiKey(TimestampedModel):
