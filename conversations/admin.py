@@ -4,20 +4,14 @@ from django.http import HttpRequest
 
 from conversations.models import Contact, Conversation, Event, Message
 from conversations.services import conversation_pause, conversation_resume
-from workspaces.admin import WorkspaceScopedAdmin
+from workspaces.admin import (
+    ReadOnlyAdminMixin,
+    WorkspaceScopedAdmin,
+    WorkspaceScopedTabularInline,
+)
 
 
-class ReadOnlyMixin:
-    """Messages and events are immutable records: operators read them, never edit."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class MessageInline(ReadOnlyMixin, admin.TabularInline):
+class MessageInline(ReadOnlyAdminMixin, WorkspaceScopedTabularInline):
     model = Message
     fields = ("created_at", "role", "sender_type", "content", "status", "send_at", "llm_model")
     readonly_fields = fields
@@ -37,7 +31,7 @@ class ContactAdmin(WorkspaceScopedAdmin):
 @admin.register(Conversation)
 class ConversationAdmin(WorkspaceScopedAdmin):
     list_display = ("id", "workspace", "flow", "contact", "channel", "ai_paused", "updated_at")
-    list_filter = ("channel", "ai_paused", "hipaa")
+    list_filter = ("channel", "ai_paused", "hipaa", "flow", "workspace")
     search_fields = ("id", "contact__address", "contact__name")
     list_select_related = ("workspace", "flow", "contact")
     readonly_fields = (
@@ -52,13 +46,13 @@ class ConversationAdmin(WorkspaceScopedAdmin):
     inlines = [MessageInline]
     actions = ("pause_ai", "resume_ai")
 
-    @admin.action(description="Pause the AI (human takeover)")
+    @admin.action(description="Pause the AI (human takeover)", permissions=["change"])
     def pause_ai(self, request: HttpRequest, queryset: QuerySet) -> None:
         for conversation in queryset:
             conversation_pause(conversation=conversation, by=f"admin:{request.user.pk}")
         self.message_user(request, f"Paused the AI in {queryset.count()} conversation(s).")
 
-    @admin.action(description="Resume the AI")
+    @admin.action(description="Resume the AI", permissions=["change"])
     def resume_ai(self, request: HttpRequest, queryset: QuerySet) -> None:
         for conversation in queryset:
             conversation_resume(conversation=conversation)
@@ -66,7 +60,7 @@ class ConversationAdmin(WorkspaceScopedAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
+class MessageAdmin(ReadOnlyAdminMixin, WorkspaceScopedAdmin):
     list_display = ("id", "conversation", "role", "status", "send_at", "created_at")
     list_filter = ("role", "status")
     search_fields = ("id", "conversation__id", "provider_message_id")
@@ -75,7 +69,7 @@ class MessageAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
+class EventAdmin(ReadOnlyAdminMixin, WorkspaceScopedAdmin):
     list_display = ("sequence", "type", "workspace", "conversation_id", "created_at")
     list_filter = ("type",)
     search_fields = ("conversation_id",)

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from agents.models import Agent
 from flows.models import MessageFlow
 from flows.services import flow_duplicate, flows_set_active
 from workspaces.admin import WorkspaceScopedAdmin
@@ -20,7 +19,15 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
         "agent",
         "updated_at",
     )
-    list_filter = ("is_active", "autopilot", "message_channel", "direction", "hipaa_compliance")
+    list_filter = (
+        "is_active",
+        "autopilot",
+        "message_channel",
+        "direction",
+        "hipaa_compliance",
+        "agent",
+        "workspace",
+    )
     search_fields = ("name", "description", "prompt", "workspace__name")
     readonly_fields = ("id", "created_at", "updated_at")
     actions = ("activate", "deactivate", "duplicate")
@@ -61,16 +68,11 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
         ("Security", {"fields": ("hipaa_compliance",)}),
     )
 
-    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
-        if db_field.name == "agent" and not request.user.is_superuser:
-            kwargs["queryset"] = Agent.objects.filter(workspace__operators=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    @admin.action(description="Activate selected flows")
+    @admin.action(description="Activate selected flows", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_active(request, queryset, active=True)
 
-    @admin.action(description="Deactivate selected flows")
+    @admin.action(description="Deactivate selected flows", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._set_active(request, queryset, active=False)
 
@@ -81,7 +83,9 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
             changed += flows_set_active(workspace_id=workspace_id, flow_ids=ids, active=active)
         self.message_user(request, f"{'Activated' if active else 'Deactivated'} {changed} flow(s).")
 
-    @admin.action(description="Duplicate selected flows (copies start inactive)")
+    @admin.action(
+        description="Duplicate selected flows (copies start inactive)", permissions=["add"]
+    )
     def duplicate(self, request: HttpRequest, queryset: QuerySet) -> None:
         copies = [flow_duplicate(flow=flow) for flow in queryset.select_related("workspace")]
         self.message_user(request, f"Created {len(copies)} inactive cop(ies).")

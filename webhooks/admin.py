@@ -2,21 +2,18 @@
 retry deliveries by hand. Deliveries and attempts are a log: read-only."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.errors import ApplicationError
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from workspaces.admin import WorkspaceScopedAdmin
-
-
-class ReadOnlyAdmin(WorkspaceScopedAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from workspaces.admin import (
+    ReadOnlyAdminMixin,
+    WorkspaceScopedAdmin,
+    WorkspaceScopedTabularInline,
+)
 
 
 @admin.register(WebhookEndpoint)
@@ -27,21 +24,20 @@ class WebhookEndpointAdmin(WorkspaceScopedAdmin):
     # The secrets are the consumer's: shown once through the API, never here.
     exclude = ("secret", "previous_secret", "previous_secret_expires_at")
     readonly_fields = ("disabled_reason", "last_success_at", "failing_since", "created_at")
+    # A URL typed without a scheme is taken as https (Django 6's default; silences 5.2's).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyAdminMixin, WorkspaceScopedTabularInline):
     model = WebhookAttempt
     fields = ("started_at", "status_code", "latency_ms", "error", "response_body")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, WorkspaceScopedAdmin):
     workspace_field = "endpoint__workspace"
     list_display = ("id", "endpoint", "event", "status", "attempts", "next_attempt_at")
     list_filter = ("status",)
@@ -63,7 +59,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(ReadOnlyAdmin):
+class WebhookAttemptAdmin(ReadOnlyAdminMixin, WorkspaceScopedAdmin):
     workspace_field = "delivery__endpoint__workspace"
     list_display = ("started_at", "delivery", "status_code", "latency_ms", "error")
     list_filter = ("status_code",)
