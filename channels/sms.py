@@ -59,6 +59,8 @@ class SmsBackend(Protocol):
 
     def send(self, sms: OutboundSms) -> SendResult: ...
 
+    def owns(self, *, number: str = "", messaging_service_sid: str = "") -> bool: ...
+
     def find_sent(
         self, sms: OutboundSms, *, sent_after: datetime, exclude: frozenset[str] = frozenset()
     ) -> str | None: ...
@@ -152,6 +154,25 @@ class TwilioBackend:
             raise _from_transport(exc, idempotent=False) from exc
         return SendResult(provider_message_id=message.sid, status=message.status or "queued")
 
+    def owns(self, *, number: str = "", messaging_service_sid: str = "") -> bool:
+        """Whether the service's Twilio account has this phone number (Incoming Phone
+        Numbers) and this Messaging Service: a workspace may only send from, and be
+        routed the replies to, what the account really owns."""
+        try:
+            if number and not self.client.incoming_phone_numbers.list(phone_number=number, limit=1):
+                return False
+            if messaging_service_sid:
+                self.client.messaging.v1.services(messaging_service_sid).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise _from_twilio(exc) from exc
+        except TwilioServiceException as exc:
+            raise _from_twilio(exc) from exc
+        except requests.RequestException as exc:
+            raise _from_transport(exc, idempotent=True) from exc
+        return True
+
     def find_sent(
         self, sms: OutboundSms, *, sent_after: datetime, exclude: frozenset[str] = frozenset()
     ) -> str | None:
@@ -192,6 +213,9 @@ class ConsoleBackend:
         text = "[text withheld: HIPAA flow]" if sms.private else sms.body[:160]
         logger.info("SMS to %s from %s: %s", sms.to, sender, text)
         return SendResult(provider_message_id=f"console-{uuid.uuid4().hex}", status="sent")
+
+    def owns(self, *, number: str = "", messaging_service_sid: str = "") -> bool:
+        return True  # no account: nothing to own, nothing to take from anyone
 
     def find_sent(
         self, sms: OutboundSms, *, sent_after: datetime, exclude: frozenset[str] = frozenset()

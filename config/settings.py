@@ -249,6 +249,8 @@ if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F
     # The same console output, without the text of HIPAA flows.
     EMAIL_BACKEND = "channels.email.ConsoleEmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Messaging <noreply@localhost>")
+# Domains workspaces may register email senders on (comma-separated); empty: any.
+EMAIL_SENDER_DOMAINS = env.list("EMAIL_SENDER_DOMAINS", default=[])
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The domain of Message-IDs and of the Reply-To routing addresses (reply+…@EMAIL_DOMAIN),
 # which must reach the inbound email webhook.

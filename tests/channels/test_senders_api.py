@@ -117,3 +117,84 @@ def test_a_flow_cannot_name_a_sender_of_another_channel_or_workspace(
     assert wrong_channel.status_code == 400
     assert foreign.status_code == 400
     assert "No sender with id" in foreign.json()["message"]
+
+
+# --- Owned, not claimed -----------------------------------------------------------------
+
+
+def test_a_number_the_twilio_account_owns_can_be_a_sender(api_client, fake_twilio):
+    fake_twilio.numbers.add("+14155550123")
+
+    response = api_client.post(URL, {"channel": "SMS", "address": "+14155550123"}, format="json")
+
+    assert response.status_code == 201, response.json()
+    listing = fake_twilio.requests[-1]
+    assert listing["path"].endswith("/IncomingPhoneNumbers.json")
+    assert listing["query"]["PhoneNumber"] == "+14155550123"
+
+
+def test_a_number_the_account_does_not_own_is_refused(api_client, fake_twilio):
+    response = api_client.post(URL, {"channel": "SMS", "address": "+14155550123"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "sender_not_owned"
+    assert not Sender.objects.exists()
+
+
+def test_the_shared_default_number_can_never_be_claimed(api_client, fake_twilio, settings):
+    fake_twilio.numbers.add(settings.TWILIO_FROM_NUMBER)
+
+    response = api_client.post(
+        URL, {"channel": "SMS", "address": settings.TWILIO_FROM_NUMBER}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "shared number" in response.json()["message"]
+
+
+def test_a_messaging_service_the_account_does_not_have_is_refused(api_client, fake_twilio):
+    fake_twilio.numbers.add("+14155550123")
+    payload = {"channel": "SMS", "address": "+14155550123", "messagingServiceSid": "MG" + "b" * 32}
+
+    response = api_client.post(URL, payload, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "sender_not_owned"
+
+
+def test_moving_a_sender_to_a_number_not_owned_is_refused(api_client, fake_twilio):
+    fake_twilio.numbers.add("+14155550123")
+    sender = api_client.post(
+        URL, {"channel": "SMS", "address": "+14155550123"}, format="json"
+    ).json()
+
+    response = api_client.patch(
+        f"{URL}/{sender['_id']}", {"address": "+14155550999"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert Sender.objects.get().address == "+14155550123"
+
+
+def test_email_senders_are_on_the_deployments_domains(api_client, settings):
+    settings.EMAIL_SENDER_DOMAINS = ["clinic.example"]
+
+    ours = api_client.post(
+        URL, {"channel": "Email", "address": "care@clinic.example"}, format="json"
+    )
+    theirs = api_client.post(
+        URL, {"channel": "Email", "address": "ceo@bank.example"}, format="json"
+    )
+
+    assert ours.status_code == 201
+    assert theirs.status_code == 400
+    assert theirs.json()["code"] == "sender_not_owned"
+
+
+def test_without_a_twilio_account_registration_is_open(api_client, settings):
+    settings.SMS_BACKEND = "console"
+    settings.TWILIO_ACCOUNT_SID = ""
+
+    response = api_client.post(URL, {"channel": "SMS", "address": "+14155550177"}, format="json")
+
+    assert response.status_code == 201

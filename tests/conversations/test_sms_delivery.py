@@ -53,6 +53,8 @@ def test_a_due_sms_goes_to_twilio_once_with_callback_and_validity(sms_flow, fake
 
 
 def test_the_flows_messaging_service_is_used(sms_flow, fake_twilio, api_client):
+    fake_twilio.numbers.add("+14155550100")
+    fake_twilio.services.add("MG" + "a" * 32)
     sender = api_client.post(
         "/v1/api/senders",
         {"channel": "SMS", "address": "+14155550100", "messagingServiceSid": "MG" + "a" * 32},

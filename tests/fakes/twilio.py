@@ -27,6 +27,8 @@ from twilio.request_validator import RequestValidator
 from tests.fakes import LocalServer
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json$")
+_NUMBERS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/IncomingPhoneNumbers\.json$")
+_SERVICE_PATH = re.compile(r"^/v1/Services/(?P<sid>MG[0-9a-fA-F]{32})$")
 
 
 @dataclass
@@ -66,6 +68,9 @@ class FakeTwilio(LocalServer):
         self.default_delay = default_delay
         self.requests: list[dict] = []
         self.messages: list[dict] = []
+        # What the account owns: Incoming Phone Numbers (E.164) and Messaging Services.
+        self.numbers: set[str] = set()
+        self.services: set[str] = set()
         self._queue: deque[Scripted] = deque()
         self._lock = threading.Lock()
         fake = self
@@ -147,6 +152,9 @@ class FakeTwilio(LocalServer):
             scripted = self._queue.popleft() if self._queue else Scripted(delay=self.default_delay)
             if not self._authorized(headers.get("Authorization", "")):
                 return 401, twilio_error(401, 20003, "Authenticate"), scripted
+            owned = self._owned(url.path, query)
+            if owned is not None:
+                return owned[0], owned[1], scripted
             match = _MESSAGES_PATH.match(url.path)
             if not match or match["account"] != self.account_sid:
                 missing = twilio_error(404, 20404, "The requested resource was not found")
@@ -157,6 +165,47 @@ class FakeTwilio(LocalServer):
             if method == "GET":
                 return 200, self._page(url.path, query), scripted
             return self._create(form, scripted)
+
+    def _owned(self, path: str, query: dict) -> tuple[int, dict] | None:
+        """Incoming Phone Numbers (list, filtered by PhoneNumber) and a Messaging
+        Service's fetch, as Twilio answers them; None for any other path."""
+        numbers = _NUMBERS_PATH.match(path)
+        if numbers and numbers["account"] == self.account_sid:
+            wanted = query.get("PhoneNumber")
+            found = [n for n in sorted(self.numbers) if wanted in (None, n)]
+            page_size = int(query.get("PageSize") or 50)
+            uri = f"{path}?PageSize={page_size}&Page=0"
+            return 200, {
+                "incoming_phone_numbers": [
+                    {
+                        "account_sid": self.account_sid,
+                        "phone_number": number,
+                        "friendly_name": number,
+                        "sid": "PN" + secrets.token_hex(16),
+                        "capabilities": {"sms": True, "mms": False, "voice": True},
+                    }
+                    for number in found[:page_size]
+                ],
+                "end": max(0, min(page_size, len(found)) - 1),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": page_size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            }
+        service = _SERVICE_PATH.match(path)
+        if service:
+            if service["sid"] not in self.services:
+                return 404, twilio_error(404, 20404, "The requested resource was not found")
+            return 200, {
+                "account_sid": self.account_sid,
+                "sid": service["sid"],
+                "friendly_name": "Messaging Service",
+                "url": f"https://messaging.twilio.com{path}",
+            }
+        return None
 
     def _create(self, form: dict, scripted: Scripted) -> tuple[int, dict, Scripted]:
         if not form.get("To"):
