@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("conversations", "0004_message_message_provider_id_unique"),
-        ("flows", "0004_alter_messageflow_working_hours_days"),
+        ("flows", "0005_reply_delay_fractional_seconds"),
         ("messaging_channels", "0003_webhook_models_move_to_webhooks"),
         ("webhooks", "0002_tables_and_content_types"),
         ("workspaces", "0003_workspace_help_text"),
