@@ -3,10 +3,12 @@ from rest_framework.serializers import BaseSerializer
 from channels.models import Sender
 from channels.openapi import (
     ADDRESS_TAKEN,
+    NOT_OWNED,
     SENDER,
     SENDER_CREATE,
     SENDER_CREATE_EXAMPLES,
     SENDER_UPDATE,
+    TWILIO_DOWN,
 )
 from channels.serializers import SenderSerializer
 from channels.services import sender_create, sender_update
@@ -25,13 +27,17 @@ TAGS = ["Senders"]
     create_example=SENDER_CREATE,
     update_example=SENDER_UPDATE,
     create={
-        "description": "An address belongs to one workspace at most: a taken address is 409.",
+        "description": (
+            "An address belongs to one workspace at most: a taken address is 409. It must "
+            "be the service's to send from: an SMS number of its Twilio account (asked of "
+            "Twilio: 503 when it does not answer), an email address on an allowed domain."
+        ),
         "examples": SENDER_CREATE_EXAMPLES,
-        "responses": {201: SenderSerializer, **error_responses(409)},
+        "responses": {201: SenderSerializer, **error_responses(409, 503)},
     },
     partial_update={
-        "responses": {200: SenderSerializer, **error_responses(409)},
-        "examples": [ADDRESS_TAKEN],
+        "responses": {200: SenderSerializer, **error_responses(409, 503)},
+        "examples": [ADDRESS_TAKEN, NOT_OWNED, TWILIO_DOWN],
     },
 )
 class SenderViewSet(WorkspaceModelViewSet):

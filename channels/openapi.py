@@ -22,6 +22,19 @@ ADDRESS_TAKEN = error_example(
     "The address +14155550123 is already registered as a sender.",
     "sender_address_taken",
 )
+NOT_OWNED = error_example(
+    "Not the account's number",
+    400,
+    "The service's Twilio account does not own +14155550123.",
+    "sender_not_owned",
+    errors={"address": ["The service's Twilio account does not own +14155550123."]},
+)
+TWILIO_DOWN = error_example(
+    "Twilio did not answer",
+    503,
+    "Could not ask Twilio whether the account owns +14155550123: timed out.",
+    "provider_unavailable",
+)
 SENDER_CREATE_EXAMPLES = [
     OpenApiExample("SMS sender", value=SENDER_CREATE, request_only=True),
     OpenApiExample(
@@ -31,4 +44,6 @@ SENDER_CREATE_EXAMPLES = [
     ),
     OpenApiExample("Sender", value=SENDER, response_only=True, status_codes=["201"]),
     ADDRESS_TAKEN,
+    NOT_OWNED,
+    TWILIO_DOWN,
 ]

@@ -315,7 +315,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MessageChannelEnum": "channels.models.Channel",
         "DirectionEnum": "flows.models.Direction",
-        "DeliveryStatusEnum": "conversations.models.DeliveryStatus",
+        "MessageStatusEnum": "conversations.models.DeliveryStatus",
     },
     # Plain Django views (health, unsubscribe, inbound email) into the schema.
     "PREPROCESSING_HOOKS": ["config.openapi.document_plain_views"],

@@ -138,7 +138,9 @@ class ConversationMessageCreateSerializer(StrictSerializer):
 
 
 class ConversationMessageResultSerializer(serializers.Serializer):
-    message = MessageSerializer()
+    message = MessageSerializer(
+        allow_null=True, help_text="Null when a control message only changed the state."
+    )
     reply = MessageSerializer(allow_null=True)
     conversation = ConversationSerializer()
 

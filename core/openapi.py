@@ -51,6 +51,12 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "flow_inbound_only": (400, "The message flow is inbound only: it cannot start a conversation."),
     "contact_opted_out": (400, "The recipient opted out of this channel."),
     "no_agent": (400, "The conversation has no agent to generate a reply."),
+    "sender_not_owned": (
+        400,
+        "The address is not the service's to send from (the Twilio "
+        "account does not own the number, or the email domain is not "
+        "allowed).",
+    ),
     "unauthorized": (401, "The API key is missing, unknown or revoked."),
     "forbidden": (
         403,
@@ -79,6 +85,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests for this API key; retry after `Retry-After` seconds."),
     "server_error": (500, "An unexpected error; nothing was kept of a failed write."),
     "store_failed": (500, "The message could not be stored; retry."),
+    "provider_unavailable": (
+        503,
+        "A provider the request must ask (Twilio) did not answer; retry.",
+    ),
     "reply_failed": (500, "The model refused or failed to generate the reply."),
     "error": (0, "Any other status without a code of its own."),
 }
@@ -133,7 +143,7 @@ ERROR_DESCRIPTIONS = {
     422: "Idempotency-Key reused with a different request.",
     429: "Rate limit reached: retry after `Retry-After` seconds.",
     500: "Server error.",
-    503: "Unavailable.",
+    503: "A provider the request needs did not answer; retry.",
 }
 
 
@@ -474,11 +484,21 @@ class _Health(serializers.Serializer):
 class _ReadyChecks(serializers.Serializer):
     database = serializers.BooleanField()
     broker = serializers.BooleanField()
+    cache = serializers.BooleanField()
+    beat = serializers.BooleanField(help_text="Ticking, and none of its entries disabled.")
+
+
+class _Beat(serializers.Serializer):
+    ticking = serializers.BooleanField()
+    disabled = serializers.ListField(child=serializers.CharField())
+    missing = serializers.ListField(child=serializers.CharField())
 
 
 class _Ready(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    status = serializers.ChoiceField(choices=["ok", "degraded", "unavailable"])
     checks = _ReadyChecks()
+    degraded = serializers.ListField(child=serializers.CharField(), help_text="Failed checks.")
+    beat = _Beat()
 
 
 class PlainViewSchema(APIView):
@@ -503,22 +523,51 @@ class HealthzSchema(PlainViewSchema):
         raise NotImplementedError
 
 
+_READY = {
+    "checks": {"database": True, "broker": True, "cache": True, "beat": True},
+    "beat": {"ticking": True, "disabled": [], "missing": []},
+}
+
+
 class ReadyzSchema(PlainViewSchema):
     @extend_schema(
         summary="Readiness",
-        description="The process, the database and the broker answer. No key needed.",
+        description=(
+            "What the process depends on answers. Without the database it is 503 "
+            "`unavailable`; a broker, cache or beat that is down makes it 200 `degraded`, "
+            "naming them (messages are still taken and stored). No key needed."
+        ),
         tags=["Health"],
-        responses={200: _Ready, 503: OpenApiResponse(_Ready, description="Not ready.")},
+        responses={
+            200: OpenApiResponse(_Ready, description="Ready, or degraded."),
+            503: OpenApiResponse(_Ready, description="The database is unreachable."),
+        },
         examples=[
             OpenApiExample(
                 "Ready",
-                value={"status": "ok", "checks": {"database": True, "broker": True}},
+                value={**_READY, "status": "ok", "degraded": []},
                 response_only=True,
                 status_codes=["200"],
             ),
             OpenApiExample(
                 "Broker down",
-                value={"status": "unavailable", "checks": {"database": True, "broker": False}},
+                value={
+                    **_READY,
+                    "status": "degraded",
+                    "checks": {**_READY["checks"], "broker": False},
+                    "degraded": ["broker"],
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Database down",
+                value={
+                    "status": "unavailable",
+                    "checks": {"database": False, "broker": True, "cache": True, "beat": False},
+                    "degraded": ["beat", "database"],
+                    "beat": {"ticking": False, "disabled": [], "missing": []},
+                },
                 response_only=True,
                 status_codes=["503"],
             ),

@@ -179,6 +179,7 @@ class UnsubscribeSchema(PlainViewSchema):
         str,
         OpenApiParameter.PATH,
         description="The signed token of the email's List-Unsubscribe link.",
+        pattern=r"^[A-Za-z0-9_:-]+$",
     )
     invalid = OpenApiResponse(
         OpenApiTypes.STR,
