@@ -46,16 +46,45 @@ def keyword(text: str) -> str:
 @dataclass(frozen=True)
 class Route:
     workspace_id: object
-    sender: Sender
+    sender: Sender | None  # None: the deployment's shared number
     flow: MessageFlow | None
 
 
-def route_sms(to: str) -> Route | None:
-    """The workspace's sender owning the number, and the flow answering on it."""
+def route_sms(to: str, from_: str = "") -> Route | None:
+    """The workspace's sender owning the number, and the flow answering on it. An SMS to
+    the shared default number (TWILIO_FROM_NUMBER, which no workspace may register)
+    belongs to the workspace whose conversation last wrote to that customer from it."""
     sender = Sender.objects.filter(channel=Channel.SMS, address=to).first()
-    if sender is None:
+    if sender is not None:
+        return Route(workspace_id=sender.workspace_id, sender=sender, flow=inbound_flow(sender))
+    if to and to == settings.TWILIO_FROM_NUMBER and from_:
+        return _route_shared(from_)
+    return None
+
+
+def _route_shared(customer: str) -> Route | None:
+    """The newest message sent to `customer` from the shared number: its flow named no
+    sender and its workspace has no default SMS sender, so the shared number sent it."""
+    with_default = Sender.objects.filter(channel=Channel.SMS, is_default=True).values(
+        "workspace_id"
+    )
+    last = (
+        Message.objects.filter(
+            role=Role.AGENT,
+            sent_at__isnull=False,
+            conversation__contact__channel=Channel.SMS,
+            conversation__contact__address=customer,
+            conversation__flow__isnull=False,
+            conversation__flow__sender__isnull=True,
+        )
+        .exclude(workspace_id__in=with_default)
+        .select_related("conversation__flow__agent")
+        .order_by("-sent_at")
+        .first()
+    )
+    if last is None:
         return None
-    return Route(workspace_id=sender.workspace_id, sender=sender, flow=inbound_flow(sender))
+    return Route(workspace_id=last.workspace_id, sender=None, flow=last.conversation.flow)
 
 
 def inbound_flow(sender: Sender) -> MessageFlow | None:

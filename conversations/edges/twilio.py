@@ -5,6 +5,7 @@ and nothing done."""
 
 import logging
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -76,7 +77,16 @@ class TwilioSmsView(TwilioWebhookView):
         form = TwilioInboundSms(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        route = route_sms(data["To"])
+        route = route_sms(data["To"], data["From"])
+        if route is None and data["To"] == settings.TWILIO_FROM_NUMBER:
+            # Twilio did deliver it to our number: answer 200 (no retries), store nothing.
+            logger.warning(
+                "Inbound SMS %s to the shared number from %s: no workspace wrote to them "
+                "from it; nothing stored",
+                data["MessageSid"],
+                data["From"],
+            )
+            return HttpResponse(EMPTY_TWIML, content_type="text/xml")
         if route is None:
             logger.warning("Inbound SMS to %s: no sender has this number", data["To"])
             raise NotFound(f"No sender is registered for {data['To']}.")

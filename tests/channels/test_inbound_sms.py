@@ -309,3 +309,61 @@ def test_the_takeover_timeout_ends_the_pause(
     run_due_work(django_capture_on_commit_callbacks)
 
     assert len(fake_anthropic.requests) == 1
+
+
+# --- The shared number ----------------------------------------------------------------
+
+
+def _opened_from_the_shared_number(workspace, fake_twilio, to: str = CUSTOMER):
+    """A conversation of `workspace` whose opening SMS went out from the shared number
+    (its flow names no sender and the workspace has no default one)."""
+    from conversations import delivery
+    from conversations.outbound import message_generate
+
+    flow = MessageFlowFactory(
+        workspace=workspace, is_active=True, autopilot=True, direction="bidirectional"
+    )
+    conversation, message = message_generate(
+        workspace=workspace, flow_id=flow.pk, to=to, customer_details={}, dynamic={},
+        autopilot=True, now=timezone.now(),
+    )  # fmt: skip
+    assert delivery.deliver(message.pk) == "sent"
+    assert fake_twilio.messages[-1]["from"] == settings.TWILIO_FROM_NUMBER
+    return conversation
+
+
+def test_a_reply_to_the_shared_number_reaches_the_workspace_that_wrote_from_it(
+    workspace, outsider, fake_twilio, fake_anthropic, celery_eager, text
+):
+    _opened_from_the_shared_number(outsider.workspace, fake_twilio, to="+14155550177")
+    ours = _opened_from_the_shared_number(workspace, fake_twilio)
+
+    response = text("Yes please", to=settings.TWILIO_FROM_NUMBER)
+
+    assert response.status_code == 200
+    stored = Message.objects.get(role="user")
+    assert stored.conversation_id == ours.pk
+    assert stored.workspace_id == workspace.pk
+
+
+def test_a_reply_to_the_shared_number_from_a_stranger_is_stored_nowhere(
+    workspace, fake_twilio, text, caplog
+):
+    response = text("Who is this?", to=settings.TWILIO_FROM_NUMBER)
+
+    assert response.status_code == 200  # Twilio delivered it; nothing to retry
+    assert not Message.objects.exists()
+    assert "nothing stored" in caplog.text
+
+
+def test_the_shared_number_never_routes_to_a_workspace_with_its_own_default_sender(
+    workspace, outsider, fake_twilio, text
+):
+    conversation = _opened_from_the_shared_number(outsider.workspace, fake_twilio)
+    Sender.objects.create(
+        workspace=outsider.workspace, channel="SMS", address="+14155550188", is_default=True
+    )  # from now on that workspace sends from its own number
+
+    text("Hello?", to=settings.TWILIO_FROM_NUMBER)
+
+    assert not conversation.messages.filter(role="user").exists()
