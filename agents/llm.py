@@ -29,6 +29,18 @@ class Completion:
     stop_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class CompletionRequest:
+    """One call to a model: the system prompt, the turns, the answer's length, and
+    (inside a blocking request) the SDK's own retries; None keeps the client's."""
+
+    model: str
+    system: str
+    messages: list[dict]
+    max_tokens: int
+    max_retries: int | None = None
+
+
 class LLMError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -50,15 +62,7 @@ class PermanentLLMError(LLMError):
 class Provider(Protocol):
     name: str
 
-    def complete(
-        self,
-        *,
-        model: str,
-        system: str,
-        messages: list[dict],
-        max_tokens: int,
-        max_retries: int | None = None,
-    ) -> Completion: ...
+    def complete(self, request: CompletionRequest) -> Completion: ...
 
 
 def _retry_after(response: object) -> float | None:
@@ -84,26 +88,18 @@ class AnthropicProvider:
             max_retries=settings.LLM_SDK_MAX_RETRIES,
         )
 
-    def complete(
-        self,
-        *,
-        model: str,
-        system: str,
-        messages: list[dict],
-        max_tokens: int,
-        max_retries: int | None = None,
-    ) -> Completion:
+    def complete(self, request: CompletionRequest) -> Completion:
         client = (
             self.client
-            if max_retries is None
-            else self.client.with_options(max_retries=max_retries)
+            if request.max_retries is None
+            else self.client.with_options(max_retries=request.max_retries)
         )
         try:
             response = client.messages.create(
-                model=model,
-                max_tokens=max_tokens,
-                system=system,
-                messages=messages,
+                model=request.model,
+                max_tokens=request.max_tokens,
+                system=request.system,
+                messages=request.messages,
             )
         except anthropic.APITimeoutError as exc:
             raise TransientLLMError("The model did not answer in time.") from exc
@@ -134,15 +130,8 @@ class OfflineProvider:
 
     name = "offline"
 
-    def complete(
-        self,
-        *,
-        model: str,
-        system: str,
-        messages: list[dict],
-        max_tokens: int,
-        max_retries: int | None = None,
-    ) -> Completion:
+    def complete(self, request: CompletionRequest) -> Completion:
+        messages, system = request.messages, request.system
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         said = _CONTROL.sub("", last_user).strip()
         text = (

@@ -110,11 +110,13 @@ def reply_generate(
         prompt = prompt_for(conversation)
         release_connection()  # the model may take seconds: don't hold a connection meanwhile
         completion = llm.get_provider().complete(
-            model=agent.model,
-            system=prompt.system,
-            messages=prompt.messages,
-            max_tokens=agent.max_tokens,
-            max_retries=sdk_max_retries,
+            llm.CompletionRequest(
+                model=agent.model,
+                system=prompt.system,
+                messages=prompt.messages,
+                max_tokens=agent.max_tokens,
+                max_retries=sdk_max_retries,
+            )
         )
     except llm.PermanentLLMError as exc:
         _record_failure(conversation_id, started_at, exc.message)

@@ -14,8 +14,11 @@ def provider(fake: FakeAnthropic, timeout: float = 5.0) -> llm.AnthropicProvider
 
 def complete(p: llm.Provider, **kwargs: object) -> llm.Completion:
     return p.complete(
-        model="claude-sonnet-5-5", system="Be brief.", messages=MESSAGES, max_tokens=50, **kwargs
-    )
+        llm.CompletionRequest(
+            model="claude-sonnet-5-5", system="Be brief.", messages=MESSAGES, max_tokens=50,
+            **kwargs,
+        )
+    )  # fmt: skip
 
 
 def test_success_returns_text_model_and_usage(fake_anthropic):
@@ -117,7 +120,7 @@ def test_the_offline_provider_never_repeats_control_text_as_the_users():
     messages = [{"role": "user", "content": "<control>Greet them.</control>"}]
 
     completion = llm.OfflineProvider().complete(
-        model="m", system="", messages=messages, max_tokens=10
+        llm.CompletionRequest(model="m", system="", messages=messages, max_tokens=10)
     )
 
     assert "Greet them" not in completion.text

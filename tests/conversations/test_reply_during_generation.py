@@ -29,12 +29,12 @@ class WritingModel:
         self.during: Callable[[], object] | None = None
         self.prompts: list[str] = []
 
-    def complete(self, **request: object) -> llm.Completion:
-        self.prompts.append(str(request["messages"]))
+    def complete(self, request: llm.CompletionRequest) -> llm.Completion:
+        self.prompts.append(str(request.messages))
         during, self.during = self.during, None
         if during is not None:
             during()
-        return llm.OfflineProvider().complete(**request)
+        return llm.OfflineProvider().complete(request)
 
 
 @pytest.fixture
