@@ -249,6 +249,12 @@ def _discard(
         reply_enqueue_on_commit(conversation_id=conversation.pk, due_at=due_at)
 
 
+def _state_as_given(state: dict) -> dict:
+    """The state in the API's spelling (systemMessage), as the client wrote it."""
+    names = {"system_message": "systemMessage"}
+    return {names.get(key, key): value for key, value in state.items()}
+
+
 def _usage(completion: llm.Completion) -> dict:
     return {"input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens}
 
@@ -293,6 +299,12 @@ def conversation_post_message(
     """Seed 002: store a message and/or new state, then, with `generate`, the agent's
     reply. The reply lock is taken before anything is stored, so of two concurrent
     generate-reply calls one stores and generates and the other changes nothing (409)."""
+    if not content.strip() and state is None and not generate:
+        raise ApplicationError(
+            "Nothing to do: give content, an action or stateAfter.",
+            code="validation_error",
+            errors={"content": ["A message without content needs an action or stateAfter."]},
+        )
     started_at = None
     if generate:
         if conversation_agent(conversation) is None:
@@ -313,6 +325,15 @@ def conversation_post_message(
                     message_route_outbound(message=message, approved=True)
             if state is not None:
                 conversation_set_state(conversation=conversation, state=state)
+                if message is None and not generate:
+                    # A state change alone is kept as a control note, so the transcript
+                    # shows when and how the state changed.
+                    message = message_create(
+                        conversation=conversation,
+                        role=Role.CONTROL,
+                        text="",
+                        metadata={"stateAfter": _state_as_given(state)},
+                    )
     except BaseException:
         if started_at is not None:
             reply_lock_release(conversation_id=conversation.pk, started_at=started_at)

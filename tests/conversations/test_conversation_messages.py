@@ -282,3 +282,25 @@ def test_flow_agent_speaks_when_the_conversation_has_none(api_client, workspace)
 
     assert response.status_code == 201
     assert response.json()["reply"]["senderId"] == str(flow.agent_id)
+
+
+def test_a_control_message_with_nothing_to_do_is_400_and_changes_nothing(api_client, conversation):
+    response = api_client.post(url(conversation), {"role": "control"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert not conversation.messages.exists()
+
+
+def test_a_state_change_alone_is_kept_in_the_transcript(api_client, conversation):
+    response = api_client.post(
+        url(conversation),
+        {"role": "control", "stateAfter": {"phase": "closing", "systemMessage": "Be kind"}},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    note = response.json()["message"]
+    assert note["role"] == "control"
+    assert note["metadata"] == {"stateAfter": {"phase": "closing", "systemMessage": "Be kind"}}
+    assert conversation.messages.get().role == "control"
