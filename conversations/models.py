@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.crypto import decrypt_text
-from core.models import TimestampedModel
+from core.models import TimestampedModel, optional_link
 from core.tenancy import validate_same_workspace
 
 
@@ -46,23 +46,9 @@ class Conversation(TimestampedModel):
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="conversations"
     )
-    flow = models.ForeignKey(
-        "flows.MessageFlow",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="conversations",
-    )
-    agent = models.ForeignKey(
-        "agents.Agent",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="conversations",
-    )
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
-    )
+    flow = optional_link("flows.MessageFlow", related_name="conversations")
+    agent = optional_link("agents.Agent", related_name="conversations")
+    contact = optional_link(Contact, related_name="conversations")
     channel = models.CharField(max_length=8, blank=True)
     playbook = models.TextField(blank=True)
     phase = models.CharField(max_length=200, blank=True)
@@ -137,9 +123,7 @@ class Message(TimestampedModel):
     sender_type = models.CharField(max_length=16, blank=True)
     text = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    reply_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
-    )
+    reply_to = optional_link("self", related_name="replies")
     status = models.CharField(
         max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE
     )

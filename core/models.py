@@ -14,6 +14,14 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+def optional_link(to: str | type[models.Model], *, related_name: str, **kwargs: object):
+    """A relation that may be empty and empties itself when its target is deleted (a
+    conversation outlives its flow, a workspace its default flow)."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.SET_NULL, related_name=related_name, **kwargs
+    )
+
+
 def update_fields(instance: models.Model, data: dict) -> list[str]:
     """Sets each field `data` names on `instance` (unsaved) and returns their names, for
     the services' update functions and `save(update_fields=...)`."""

@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from channels.models import Channel
-from core.models import TimestampedModel
+from core.models import TimestampedModel, optional_link
 from core.tenancy import validate_same_workspace
 from flows.validators import MAX_DELAY_SECONDS, validate_days, validate_timezone_name
 from flows.working_hours import WorkingHours
@@ -56,11 +56,8 @@ class MessageFlow(TimestampedModel):
         help_text="ISO weekdays the window opens on (1 = Monday … 7 = Sunday); empty: every day.",
     )
     out_of_hours_message = models.TextField(blank=True)
-    sender = models.ForeignKey(
+    sender = optional_link(
         "messaging_channels.Sender",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
         related_name="flows",
         help_text="Empty: the workspace's default sender for the channel.",
     )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from core.models import TimestampedModel
+from core.models import TimestampedModel, optional_link
 from core.tenancy import validate_same_workspace
 
 
@@ -23,11 +23,8 @@ class Workspace(TimestampedModel):
     )
     # The last event sequence number handed out; see conversations.events.
     event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
-    default_flow = models.ForeignKey(
+    default_flow = optional_link(
         "flows.MessageFlow",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
         related_name="+",
         help_text="Used by POST /v1/messages when it opens a conversation without flow_id.",
     )
