@@ -59,6 +59,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, even a 413 or an error page, carries the request id and is
+    # counted; every log line of the request has the id.
+    "core.logs.RequestIdMiddleware",
+    "config.metrics.RequestCountMiddleware",
     "core.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -363,11 +367,32 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+# json: one JSON object a line, for log shippers (the default in production); plain: for
+# reading in a terminal (the default with DEBUG, so `make run` stays readable).
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every record gets the id of the request (or of the request a task came from).
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The Twilio SDK logs each request's parameters (message bodies included) at INFO,
     # and message text must never reach the logs (HIPAA conversations).
@@ -382,3 +407,19 @@ LOGGING = {
         },
     },
 }
+
+# --- Observability: Sentry and the /metrics endpoint (docs/operations.md) --------------
+# Sentry is on only when SENTRY_DSN is set; events are scrubbed of message content
+# (core.sentry). No tracing unless SENTRY_TRACES_SAMPLE_RATE says so.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default=""),
+        release=env("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+# The bearer token Prometheus scrapes /metrics with; empty: /metrics is a 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")

@@ -1,9 +1,11 @@
-"""Composition: every app's routes under their prefixes, the schema, health, the admin."""
+"""Composition: every app's routes under their prefixes, the schema, health, metrics, the
+admin."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.metrics import MetricsView
 from core.health import healthz, readyz
 
 urlpatterns = [
@@ -17,5 +19,6 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
 ]
