@@ -284,6 +284,10 @@ REPLY_LOCK_TIMEOUT = env.int("REPLY_LOCK_TIMEOUT", default=300)
 # A pending reply whose task has not started this long after it was due is re-enqueued.
 REPLY_SWEEP_GRACE = env.int("REPLY_SWEEP_GRACE", default=30)
 EVENTS_MAX_WAIT = 30
+# Long polls that may wait at once, per web process and per API key (core.longpoll);
+# the process cap stays well under WEB_THREADS so health checks and writes get threads.
+EVENTS_LONG_POLLS_PER_PROCESS = env.int("EVENTS_LONG_POLLS_PER_PROCESS", default=20)
+EVENTS_LONG_POLLS_PER_KEY = env.int("EVENTS_LONG_POLLS_PER_KEY", default=5)
 
 # --- API ------------------------------------------------------------------------------
 # The largest request body the API takes (413 beyond it, before anything else runs).

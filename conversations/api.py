@@ -51,6 +51,7 @@ from conversations.services import (
     conversation_resume,
     message_send,
 )
+from core.longpoll import long_poll_slot
 from core.openapi import error_responses
 from core.pagination import NewestFirstPagination, OldestFirstPagination
 from flows.selectors import flow_for_workspace
@@ -239,7 +240,9 @@ class EventsView(WorkspaceAPIView):
         summary="List events",
         description=(
             "Events in sequence order after `after`. With `wait` (seconds, up to 30) the "
-            "request is held until at least one event arrives or the time is up."
+            "request is held until at least one event arrives or the time is up. A key "
+            "holds at most EVENTS_LONG_POLLS_PER_KEY waiting polls (5) and a web process "
+            "EVENTS_LONG_POLLS_PER_PROCESS (20); past that a poll answers at once."
         ),
         tags=["Events"],
         parameters=[EventQuerySerializer],
@@ -250,14 +253,16 @@ class EventsView(WorkspaceAPIView):
         query = EventQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        events, has_more = selectors.events_after(
-            workspace=self.workspace,
-            after=params["after"],
-            type=params.get("type"),
-            conversation_id=params.get("conversation"),
-            limit=params["limit"],
-            wait=params["wait"],
-        )
+        with long_poll_slot(str(request.auth.pk)) as may_wait:
+            events, has_more = selectors.events_after(
+                workspace=self.workspace,
+                after=params["after"],
+                type=params.get("type"),
+                conversation_id=params.get("conversation"),
+                limit=params["limit"],
+                # Over the caps (core.longpoll) the answer comes at once: poll again.
+                wait=params["wait"] if may_wait else 0,
+            )
         page = {
             "results": events,
             "next": events[-1].sequence if events else params["after"],
