@@ -62,28 +62,28 @@ def main() -> None:
     django.setup()
     from django.db import transaction
 
-    from channels import webhooks_out
     from config.celery import app
     from conversations.events import event_record
     from tests.fakes.receiver import Receiver
+    from webhooks.services import webhook_endpoint_create
     from workspaces.models import Workspace
 
     app.control.purge()
-    committed: dict[int, float] = {}  # sequence -> commit time
-    arrived: list[tuple[int, float]] = []  # (sequence, arrival time)
+    committed: dict[str, float] = {}  # event's message id -> commit time
+    arrived: list[tuple[str, float]] = []  # (event's message id, arrival time)
     lock = threading.Lock()
 
     def on_request(received) -> None:
-        sequence = json.loads(received.body)["data"]["sequence"]
+        message_id = json.loads(received.body)["data"]["message"]["id"]
         with lock:
-            arrived.append((sequence, received.at))
+            arrived.append((message_id, received.at))
 
     receivers = [Receiver().start() for _ in range(args.endpoints)]
     for receiver in receivers:
         receiver.on_request = on_request
     workspace = Workspace.objects.create(name="webhooks bench")
     for receiver in receivers:
-        webhooks_out.webhook_endpoint_create(workspace=workspace, data={"url": receiver.url})
+        webhook_endpoint_create(workspace=workspace, data={"url": receiver.url})
 
     workers = [
         subprocess.Popen(
@@ -124,12 +124,12 @@ def main() -> None:
                 if pause > 0:
                     time.sleep(pause)
             with transaction.atomic():
-                event = event_record(
+                event_record(
                     workspace_id=workspace.pk,
                     type="message.created",
                     data={"message": {"id": f"bench-{index}", "text": "Hello"}},
                 )
-            committed[event.sequence] = time.time()
+            committed[f"bench-{index}"] = time.time()
         print(f"{args.events} events written in {time.time() - started:.1f} s")
 
         deadline = time.monotonic() + 600
@@ -144,7 +144,7 @@ def main() -> None:
         for receiver in receivers:
             receiver.stop()
 
-    latencies = sorted(at - committed[seq] for seq, at in arrived if seq in committed)
+    latencies = sorted(at - committed[key] for key, at in arrived if key in committed)
     delivered = len(arrived)
     rate = delivered / (finished - started)
     p50 = latencies[len(latencies) // 2] if latencies else float("nan")

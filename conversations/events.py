@@ -1,8 +1,17 @@
-"""The event log: append-only, ordered per workspace.
+"""The event log: append-only, ordered per workspace by `sequence`.
 
-Sequence numbers come from a counter on the workspace row, taken under that row's lock,
-which is held until the surrounding transaction commits; so within a workspace, events
-become visible in sequence order and a reader polling `after=N` never skips one.
+A writer inserts its events without a sequence, in the transaction that makes the change
+they report, and takes no lock shared with any other writer: two requests of one
+workspace never wait for each other here. Numbers are handed out after commit by one
+sequencer per workspace (`events_sequence`), which whoever is about to read runs first:
+`GET /v1/events` (selectors.events_after) and the webhook fan-out.
+
+Why a reader with a cursor (`after=N`) never misses or reorders an event: the sequencer
+runs under a per-workspace lock (a PostgreSQL advisory lock; SQLite's write lock), sees
+only committed events, and numbers them above every number already given, in one
+statement that commits before the lock is released. So a number, once visible, is
+final; a smaller number can never appear later; and an event committed after a reader
+looked is numbered above whatever that reader has seen.
 """
 
 import uuid
@@ -11,25 +20,14 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 
 from conversations.models import Event
-from workspaces.models import Workspace
+
+# Events numbered per statement; a workspace nobody read for long is numbered in steps.
+SEQUENCE_BATCH = 5000
 
 
 def _db_uuid(value: object) -> object:
     value = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     return value.hex if connection.vendor == "sqlite" else value  # SQLite keeps char(32)
-
-
-def _next_sequence(workspace_id: uuid.UUID, count: int = 1) -> int:
-    """Takes `count` numbers and returns the last, in one statement (PostgreSQL and
-    SQLite both have RETURNING); the row stays locked until the transaction ends."""
-    table = connection.ops.quote_name(Workspace._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET event_sequence = event_sequence + %s "  # noqa: S608 - names only
-            "WHERE id = %s RETURNING event_sequence",
-            [count, _db_uuid(workspace_id)],
-        )
-        return cursor.fetchone()[0]
 
 
 # Sent once the events' transaction has committed (so a worker can read them), with
@@ -51,39 +49,76 @@ def event_record(
     data: dict,
     conversation_id: uuid.UUID | None = None,
 ) -> Event:
-    """Call inside the transaction that makes the change the event reports."""
-    # No savepoint: on any error the caller's transaction rolls back as a whole anyway.
-    with transaction.atomic(savepoint=False):
-        sequence = _next_sequence(workspace_id)
-        event = Event.objects.create(
-            workspace_id=workspace_id,
-            sequence=sequence,
-            type=type,
-            conversation_id=conversation_id,
-            data=data,
-        )
-        _publish_on_commit([event.pk], workspace_id)
-        return event
+    """Call inside the transaction that makes the change the event reports. One INSERT;
+    the event has no sequence until `events_sequence` gives it one after commit."""
+    event = Event.objects.create(
+        workspace_id=workspace_id, type=type, conversation_id=conversation_id, data=data
+    )
+    _publish_on_commit([event.pk], workspace_id)
+    return event
 
 
 def events_record(
     *, workspace_id: uuid.UUID, events: list[tuple[str, uuid.UUID | None, dict]]
 ) -> list[Event]:
-    """Many events of one workspace at once — (type, conversation_id, data) each — with
-    one counter update and one INSERT. Call inside the transaction they report."""
+    """Many events of one workspace at once — (type, conversation_id, data) each — in
+    one INSERT. Call inside the transaction they report."""
     if not events:
         return []
-    with transaction.atomic(savepoint=False):
-        last = _next_sequence(workspace_id, len(events))
-        created = Event.objects.bulk_create(
-            Event(
-                workspace_id=workspace_id,
-                sequence=last - len(events) + 1 + index,
-                type=type_,
-                conversation_id=conversation_id,
-                data=data,
-            )
-            for index, (type_, conversation_id, data) in enumerate(events)
-        )
-        _publish_on_commit([event.pk for event in created], workspace_id)
-        return created
+    created = Event.objects.bulk_create(
+        Event(workspace_id=workspace_id, type=type_, conversation_id=conversation_id, data=data)
+        for type_, conversation_id, data in events
+    )
+    _publish_on_commit([event.pk for event in created], workspace_id)
+    return created
+
+
+def events_sequence(*, workspace_id: uuid.UUID) -> int:
+    """Numbers the workspace's committed events that have no sequence yet, in the order
+    they were inserted, after the highest number given; returns how many it numbered.
+    Run it before reading events by sequence. Costs one indexed look-up when there is
+    nothing to number. Call outside a transaction: the lock is held until commit."""
+    pending = Event.objects.filter(workspace_id=workspace_id, sequence__isnull=True)
+    numbered = 0
+    while pending.exists():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    # SQLite needs no lock of its own: a write transaction holds the
+                    # database's (settings: IMMEDIATE), so numberings never overlap.
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                        [f"events:{workspace_id}"],
+                    )
+                workspace = _db_uuid(workspace_id)
+                cursor.execute(_SEQUENCE_SQL, [workspace, SEQUENCE_BATCH, workspace])
+                count = len(cursor.fetchall())  # SQLite has no rowcount for WITH ... UPDATE
+        numbered += count
+        if count < SEQUENCE_BATCH:
+            break
+    return numbered
+
+
+_TABLE = Event._meta.db_table
+# One statement, so the highest number and the numbering see the same snapshot: the
+# pending events in insertion order get max + 1, max + 2, ... The maximum is not
+# correlated with the row, so it is computed once, before any row changes (PostgreSQL
+# and SQLite alike); the pending rows are materialized first for the same reason.
+_SEQUENCE_SQL = f"""
+WITH pending AS MATERIALIZED (
+    SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS position
+    FROM {_TABLE}
+    WHERE workspace_id = %s AND sequence IS NULL
+    ORDER BY id
+    LIMIT %s
+)
+UPDATE {_TABLE}
+SET sequence = pending.position + (
+    SELECT COALESCE(MAX(numbered.sequence), 0)
+    FROM {_TABLE} AS numbered
+    WHERE numbered.workspace_id = %s AND numbered.sequence IS NOT NULL
+)
+FROM pending
+WHERE {_TABLE}.id = pending.id
+RETURNING {_TABLE}.id
+"""  # noqa: S608 - the table name is ours

@@ -172,12 +172,13 @@ class Message(TimestampedModel):
 
 
 class Event(models.Model):
-    """Append-only log, ordered per workspace by `sequence` (assigned under the
-    workspace's row lock, so sequence order is commit order)."""
+    """Append-only log, ordered per workspace by `sequence`. Inserted without one; the
+    sequencer numbers committed events before anyone reads them (conversations.events),
+    so sequence order is the order in which events became visible."""
 
     id = models.BigAutoField(primary_key=True)
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE)
-    sequence = models.PositiveBigIntegerField()
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
     type = models.CharField(max_length=64)
     conversation_id = models.UUIDField(null=True, blank=True)
     data = models.JSONField(default=dict)
@@ -188,7 +189,15 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "sequence"], name="event_sequence")
         ]
-        indexes = [models.Index(fields=["workspace", "type", "sequence"])]
+        indexes = [
+            models.Index(fields=["workspace", "type", "sequence"]),
+            # What the sequencer has yet to number: a handful of rows at any time.
+            models.Index(
+                fields=["workspace", "id"],
+                name="event_unsequenced",
+                condition=Q(sequence__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence}"

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
+from conversations.events import events_sequence
 from conversations.models import Conversation, Event, Message
 from core.db import release_connection
 from core.lookups import get_in_workspace
@@ -85,7 +86,8 @@ def events_after(
     wait: int,
 ) -> tuple[list[Event], bool]:
     """Events with a sequence above `after`, oldest first. With `wait`, polls the table
-    until one arrives or `wait` seconds pass (long polling)."""
+    until one arrives or `wait` seconds pass (long polling). Committed events are
+    numbered first (events_sequence), so a cursor never skips one."""
     queryset = Event.objects.filter(workspace=workspace, sequence__gt=after)
     if type:
         queryset = queryset.filter(type=type)
@@ -93,6 +95,7 @@ def events_after(
         queryset = queryset.filter(conversation_id=conversation_id)
     deadline = time.monotonic() + wait
     while True:
+        events_sequence(workspace_id=workspace.pk)
         events = list(queryset.order_by("sequence")[: limit + 1])
         if events or time.monotonic() >= deadline:
             return events[:limit], len(events) > limit

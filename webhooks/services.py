@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from conversations.events import event_record
+from conversations.events import event_record, events_sequence
 from conversations.models import Event
 from conversations.payloads import iso
 from core import jobs
@@ -143,10 +143,13 @@ def _matches(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 def webhooks_fan_out(*, event_id: int, enqueue: bool = True) -> list[uuid.UUID]:
     """One delivery per matching enabled endpoint; safe to run twice (unique per
-    endpoint and event, and only never-attempted deliveries are enqueued again)."""
-    event = Event.objects.filter(pk=event_id).only("id", "type", "workspace_id").first()
+    endpoint and event, and only never-attempted deliveries are enqueued again). The
+    event is numbered first (the payload carries its sequence)."""
+    event = Event.objects.filter(pk=event_id).only("id", "type", "workspace_id", "sequence").first()
     if event is None:
         return []
+    if event.sequence is None:
+        events_sequence(workspace_id=event.workspace_id)
     endpoints = [
         endpoint
         for endpoint in WebhookEndpoint.objects.filter(
