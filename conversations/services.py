@@ -38,7 +38,7 @@ def conversation_agent(conversation: Conversation) -> Agent | None:
     return None
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def conversation_create(
     *,
     workspace: Workspace,
@@ -112,7 +112,7 @@ def conversation_delete(*, conversation: Conversation) -> None:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def message_create(
     *,
     conversation: Conversation,
@@ -128,7 +128,13 @@ def message_create(
     output_tokens: int | None = None,
     provider_message_id: str = "",
 ) -> Message:
-    """Stores one immutable message. The text of HIPAA conversations is encrypted."""
+    """Stores one immutable message. The text of HIPAA conversations is encrypted.
+
+    Touching the conversation takes its row lock until the caller's transaction ends
+    (replies.reply_generate relies on it). No savepoint of its own (nor in
+    conversation_create): an error rolls back the caller's whole transaction, and a
+    caller that wants to recover from one (inbound's repeated provider id) opens its
+    own savepoint around the call."""
     if reply_to is not None and reply_to.conversation_id != conversation.pk:
         raise ApplicationError(
             "Field 'reply_to_message_id' must name a message of the same conversation.",
