@@ -118,6 +118,11 @@ else:
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
 
+# Seconds a web process verifies an API key it has verified before from memory, without
+# a query: a key revoked elsewhere stops working within this time (at once in the
+# process that revoked it). 0: every request looks its key up.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker -----------------------------------------------------------------

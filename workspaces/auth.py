@@ -4,7 +4,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -48,7 +49,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raw_key = request.META.get("HTTP_X_API_KEY", "").strip()
         if not raw_key:
             return None
-        api_key = api_key_authenticate(raw_key)
+        api_key = api_key_authenticate(raw_key, cache_seconds=settings.API_KEY_CACHE_SECONDS)
         if api_key is None:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         return ApiClient(api_key=api_key), api_key
@@ -118,9 +119,10 @@ def _parse_rate(rate: str) -> tuple[int, int]:
 def _count_hit(key: str, period: int) -> int:
     """Adds one to the window's counter and returns it: INCR and EXPIRE in one round
     trip on Redis; add-then-incr on the embedded file cache."""
-    if isinstance(cache, RedisCache):
-        client = cache._cache.get_client(write=True)
-        full_key = cache.make_and_validate_key(key)
+    backend = caches[DEFAULT_CACHE_ALIAS]  # `cache` is a proxy: never a RedisCache itself
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        full_key = backend.make_and_validate_key(key)
         pipe = client.pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, period + 1)
