@@ -11,13 +11,17 @@ Retries are rows with `next_attempt_at`; short waits are task countdowns, long o
 picked up by `webhooks.sweep`, which also rescues deliveries whose task was lost.
 """
 
+import contextlib
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from conversations.events import event_record, events_sequence
@@ -124,12 +128,65 @@ def _endpoint_disable(*, endpoint_id: uuid.UUID, reason: str) -> None:
 # --- Fan-out --------------------------------------------------------------------------
 
 
+# Whether a workspace has an enabled endpoint is asked after every committed event, most
+# often about workspaces that have none; the answer is kept in the shared cache (Redis in
+# production), so the API's hot path sends no query for it. Every save or delete of an
+# endpoint, however it is made (API, admin, shell), replaces the answer with a "changed"
+# marker, at once and again on commit: every process then asks the database, and an
+# answer read before the change cannot be cached after it (`add` never overwrites the
+# marker). Disabling by `update()` (the workers) leaves a stale "yes" at worst, which
+# costs one fan-out task that finds no endpoint.
+HAS_ENDPOINT_SECONDS = 60
+CHANGED_SECONDS = 10
+_CHANGED = "changed"
+
+
+def _has_endpoint_key(workspace_id: uuid.UUID) -> str:
+    return f"webhooks:has_endpoint:{workspace_id}"
+
+
+def workspace_has_endpoint(workspace_id: uuid.UUID) -> bool:
+    """Whether the workspace has an enabled endpoint, from the cache when it can be."""
+    key = _has_endpoint_key(workspace_id)
+    try:
+        cached = cache.get(key)
+    except Exception:  # the cache is down: the database answers, as it did before
+        cached = _CHANGED
+    if cached in ("yes", "no"):
+        return cached == "yes"
+    found = WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True).exists()
+    if cached is None:
+        with contextlib.suppress(Exception):
+            cache.add(key, "yes" if found else "no", HAS_ENDPOINT_SECONDS)
+    return found
+
+
+def _endpoints_changed(workspace_id: uuid.UUID) -> None:
+    key = _has_endpoint_key(workspace_id)
+    try:
+        cache.set(key, _CHANGED, CHANGED_SECONDS)
+    except Exception:
+        logger.warning(
+            "The cache is unreachable: endpoint changes show within %d s",
+            HAS_ENDPOINT_SECONDS,
+            exc_info=True,
+        )
+
+
+@receiver(post_save, sender=WebhookEndpoint, dispatch_uid="webhooks.endpoint_saved")
+@receiver(post_delete, sender=WebhookEndpoint, dispatch_uid="webhooks.endpoint_deleted")
+def _endpoint_changed(sender: type, instance: WebhookEndpoint, **signal: object) -> None:
+    workspace_id = instance.workspace_id
+    _endpoints_changed(workspace_id)
+    transaction.on_commit(lambda: _endpoints_changed(workspace_id))
+
+
 def webhooks_events_committed(
     *, event_ids: list[int], workspace_id: uuid.UUID, **signal: object
 ) -> None:
-    """Runs after the events' transaction commits. Most workspaces have no endpoint, so
-    one cheap query decides whether there is anything to do."""
-    if not WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True).exists():
+    """Runs after the events' transaction commits. Most workspaces have no endpoint: the
+    cache says so without a query."""
+    if not workspace_has_endpoint(workspace_id):
         return
     for event_id in event_ids:
         if not jobs.enqueue("webhooks.fan_out", [event_id]):
