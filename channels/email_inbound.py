@@ -11,7 +11,11 @@ import logging
 from collections.abc import Callable
 from html.parser import HTMLParser
 
-from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.exceptions import (
+    AnymailConfigurationError,
+    AnymailError,
+    AnymailWebhookValidationFailure,
+)
 from anymail.inbound import AnymailInboundMessage
 from anymail.webhooks.base import AnymailCoreWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
@@ -28,13 +32,32 @@ logger = logging.getLogger(__name__)
 REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl")
 
 
+class MalformedInbound(Exception):
+    """The body is not an inbound message of the provider's (anymail could not parse it)."""
+
+
 def anymail_inbound_view(
     view_class: type[AnymailCoreWebhookView],
 ) -> Callable[[HttpRequest], HttpResponse]:
-    """anymail's view as is, except that a failed authentication is answered with
-    anymail's 400 in the API's error shape: the API error middleware would turn the
-    SuspiciousOperation anymail raises into a 500."""
-    view = view_class.as_view()
+    """anymail's view as is, except that a failed authentication, and a body anymail
+    cannot parse as the provider's inbound message, are answered with a 400 in the
+    API's error shape (anymail raises, and the error middleware would answer 500)."""
+
+    class Parsing(view_class):
+        def parse_events(self, request: HttpRequest) -> list:
+            try:
+                return super().parse_events(request)
+            except (
+                AnymailError,
+                AnymailConfigurationError,
+                ValueError,
+                KeyError,
+                AttributeError,
+                TypeError,
+            ) as exc:
+                raise MalformedInbound(f"{type(exc).__name__}: {exc}") from exc
+
+    view = Parsing.as_view()
 
     @csrf_exempt
     def webhook(request: HttpRequest) -> HttpResponse:
@@ -44,6 +67,12 @@ def anymail_inbound_view(
             logger.warning("Inbound email webhook refused: %s", exc)
             return JsonResponse(
                 error_body("Missing or invalid basic auth.", "bad_request"), status=400
+            )
+        except MalformedInbound as exc:
+            logger.warning("Inbound email webhook with a malformed body: %s", exc)
+            return JsonResponse(
+                error_body("The body is not an inbound email message.", "bad_request"),
+                status=400,
             )
 
     return webhook

@@ -235,3 +235,29 @@ def test_an_html_only_reply_drops_the_blockquoted_history(conversation, email):
 
     assert customer_texts() == ["Friday works better.\nAda"]
     assert html_to_text("<p>a&amp;b</p><style>p{}</style>") == "a&b"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"Headers": [{}]}',
+        b'{"Attachments": [{}]}',
+        b'{"RecordType": "Bounce"}',
+        b'{"FromFull": "x"}',
+    ],
+    ids=["empty", "not-json", "list", "header", "attachment", "bounce", "from"],
+)
+def test_a_body_that_is_no_inbound_email_is_a_400(client, settings, db, body):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    credentials = base64.b64encode(SECRET.encode()).decode()
+
+    response = client.post(
+        URL, body, content_type="application/json", HTTP_AUTHORIZATION=f"Basic {credentials}"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+    assert not Message.objects.exists()
