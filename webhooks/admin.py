@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from core.errors import ApplicationError
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.signing import secret_generate
 from workspaces.admin import (
     ReadOnlyAdminMixin,
     WorkspaceScopedAdmin,
@@ -21,11 +22,28 @@ class WebhookEndpointAdmin(WorkspaceScopedAdmin):
     list_display = ("url", "workspace", "enabled", "disabled_reason", "last_success_at")
     list_filter = ("enabled", "disabled_reason")
     search_fields = ("url", "description", "workspace__name")
-    # The secrets are the consumer's: shown once through the API, never here.
+    # The secrets are the consumer's: shown once, when the endpoint is created (here or
+    # through the API), never again.
     exclude = ("secret", "previous_secret", "previous_secret_expires_at")
     readonly_fields = ("disabled_reason", "last_success_at", "failing_since", "created_at")
     # A URL typed without a scheme is taken as https (Django 6's default; silences 5.2's).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # As webhook_endpoint_create does for the API: a new signing secret, and an
+        # endpoint created disabled says who disabled it.
+        obj.secret = secret_generate()
+        if not obj.enabled:
+            obj.disabled_reason = WebhookEndpoint.DisabledReason.BY_CLIENT
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            f"Signing secret for {obj.url} (copy it now, it is not shown again): {obj.secret}",
+            messages.WARNING,
+        )
 
 
 class WebhookAttemptInline(ReadOnlyAdminMixin, WorkspaceScopedTabularInline):

@@ -200,3 +200,11 @@ class ApiKeyAdmin(WorkspaceScopedAdmin):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+def operated_workspace_ids(user: object) -> list | None:
+    """The ids of the workspaces the user operates; None for a superuser (every one).
+    The operator console's pages, which are not a model's admin, scope with this."""
+    if user.is_superuser:
+        return None
+    return list(Workspace.objects.filter(operators=user).values_list("pk", flat=True))
