@@ -41,7 +41,8 @@ TAGS = ["Senders"]
     },
 )
 class SenderViewSet(WorkspaceModelViewSet):
-    """Phone numbers, Messaging Services and email addresses a workspace sends from."""
+    """Phone numbers, Messaging Services and email addresses a workspace sends from,
+    each with its throughput (`maxPerSecond`), held across every worker."""
 
     queryset = Sender.objects.all()
     serializer_class = SenderSerializer

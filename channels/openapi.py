@@ -11,11 +11,12 @@ SENDER = {
     "address": "+14155550123",
     "messagingServiceSid": "",
     "isDefault": True,
+    "maxPerSecond": 1.0,
     "createdAt": "2025-01-02T10:15:00Z",
     "updatedAt": "2025-01-02T10:15:00Z",
 }
 SENDER_CREATE = {"channel": "SMS", "address": "+14155550123", "isDefault": True}
-SENDER_UPDATE = {"isDefault": True}
+SENDER_UPDATE = {"isDefault": True, "maxPerSecond": 3}
 ADDRESS_TAKEN = error_example(
     "Address taken",
     409,

@@ -1,8 +1,14 @@
 from rest_framework import serializers
 
 from channels.addresses import AddressError, normalize_address
-from channels.models import Channel
-from core.fields import CanonicalChoiceField, StrictBooleanField, StrictCharField
+from channels.models import MAX_PER_SECOND, MIN_PER_SECOND, Channel, Sender
+from channels.throttle import sender_max_per_second
+from core.fields import (
+    CanonicalChoiceField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+)
 from core.serializers import StrictSerializer
 
 
@@ -15,8 +21,25 @@ class SenderSerializer(StrictSerializer):
         source="messaging_service_sid", required=False, allow_blank=True, max_length=64
     )
     isDefault = StrictBooleanField(source="is_default", required=False)
+    maxPerSecond = StrictFloatField(
+        source="max_per_second",
+        required=False,
+        allow_null=True,
+        min_value=MIN_PER_SECOND,
+        max_value=MAX_PER_SECOND,
+        help_text=(
+            "Sends per second across every worker. Answered as in force: when never set "
+            "(or set to null), by kind: long code 1, toll-free 3, short code 100, email "
+            "EMAIL_MAX_PER_SECOND. Twilio's limit for the number is what to set here."
+        ),
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def to_representation(self, sender: Sender) -> dict:
+        data = super().to_representation(sender)
+        data["maxPerSecond"] = sender_max_per_second(sender)
+        return data
 
     def validate(self, data: dict) -> dict:
         channel = data.get("channel") or getattr(self.instance, "channel", None)

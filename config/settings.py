@@ -247,6 +247,9 @@ DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 DELIVERY_SENDING_TIMEOUT = env.int("DELIVERY_SENDING_TIMEOUT", default=300)
 # Threads a worker process sends a sweep batch with (overlapping provider latency).
 DELIVERY_THREADS = env.int("DELIVERY_THREADS", default=8)
+# Sends per second of an email sender without a max of its own (SMS senders default by
+# kind: long code 1, toll-free 3, short code 100; channels.throttle).
+EMAIL_MAX_PER_SECOND = env.float("EMAIL_MAX_PER_SECOND", default=10.0)
 # Outbound webhooks may target loopback and private addresses (and plain http): on for
 # the embedded (DEBUG) setup and the tests, off in production (SSRF protection).
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG)

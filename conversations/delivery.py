@@ -4,9 +4,17 @@ is conversations.scheduling.
 
 Life cycle: draft → scheduled → sending → queued (SMS, Twilio has it) / sent (email)
 → sent → delivered, or failed / undelivered; draft and scheduled may be canceled.
+
+Pacing: just before the provider call each message waits for a slot of its sender
+(channels.throttle), so no sender goes faster than its max per second across every
+worker. Replies take the next slot; a campaign's messages (metadata `campaign_id`) only
+free ones, and beyond a few seconds' wait go back to `scheduled` for a moment later
+(not an attempt, not a failure). A provider's rate error (Twilio 20429, 429; 30001
+queue overflow in a status callback) slows the sender down the same way.
 """
 
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -18,17 +26,25 @@ from django.utils import timezone
 
 from channels import email as email_channel
 from channels import sms as sms_channel
+from channels import throttle
 from channels.errors import PermanentError, TransientError, TransportError, UnknownOutcomeError
 from channels.models import Channel
+from channels.services import default_sender, sender_address
 from conversations.events import events_record
 from conversations.models import Contact, DeliveryStatus, Message
-from conversations.scheduling import message_event, message_event_data, message_schedule
+from conversations.scheduling import (
+    enqueue_send,
+    message_event,
+    message_event_data,
+    message_schedule,
+)
+from core import jobs
 from core.lookups import parse_id
 from core.models import update_fields
 from core.retry import backoff
+from flows.local_time import RecipientHours, recipient_zones
 from flows.models import MessageFlow
 from flows.services import flow_sender_address
-from flows.working_hours import is_open, next_closing, next_opening
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +58,16 @@ def sending_timeout() -> timedelta:
 MAX_VALIDITY = 36_000
 MIN_VALIDITY = 60
 
+# Twilio's answers that mean "this sender goes too fast": 20429 (and a bare 429) from
+# the API, 30001 (queue overflow) in a status callback.
+RATE_ERROR_CODES = frozenset({"20429", "429", "30001"})
+QUEUE_OVERFLOW_CODE = "30001"
+# A campaign's message goes back this long before its place in the deferred queue, so
+# the sweep (every 2 s) hands it out in time to plan it within the horizon.
+RETURN_LEAD = throttle.HORIZON / 2
+# A message's metadata key that marks it as bulk (a campaign's).
+BULK_KEY = "campaign_id"
+
 # Forward-only status moves for provider callbacks.
 RANK = {
     DeliveryStatus.QUEUED: 1,
@@ -50,6 +76,40 @@ RANK = {
     DeliveryStatus.UNDELIVERED: 4,
     DeliveryStatus.FAILED: 4,
 }
+
+
+def recipient_hours(flow: MessageFlow, contact: Contact | None) -> RecipientHours:
+    """The flow's working hours, in the recipient's own zone when the flow says so
+    (flows.local_time): the zone given for the customer, else the phone number's, else
+    the flow's."""
+    hours = flow.working_hours()
+    if not flow.working_hours_recipient_local or contact is None or hours.always_open:
+        return RecipientHours.of(hours)
+    details = (contact.metadata or {}).get("customerDetails")
+    declared = details.get("timezone") if isinstance(details, dict) else None
+    zones = recipient_zones(
+        declared=declared,
+        channel=flow.message_channel,
+        address=contact.address,
+        fallback=hours.timezone,
+    )
+    return RecipientHours(hours, zones)
+
+
+def sender_pace(flow: MessageFlow) -> throttle.Pace:
+    """The pace of the flow's sender: its own sender, else the workspace's default for
+    the channel, else the deployment's shared address."""
+    sender = (
+        flow.sender if flow.sender_id else default_sender(flow.workspace_id, flow.message_channel)
+    )
+    address, service_sid = sender_address(sender=sender, channel=flow.message_channel)
+    return throttle.pace_for(
+        sender=sender, channel=flow.message_channel, address=address, service_sid=service_sid
+    )
+
+
+def is_bulk(message: Message) -> bool:
+    return bool((message.metadata or {}).get(BULK_KEY))
 
 
 def recover_stale_sending() -> int:
@@ -133,17 +193,64 @@ def _before_send(message: Message, now: datetime) -> str:
     if refusal:
         _finish(message, DeliveryStatus.CANCELED, "message.canceled", error_message=refusal)
         return "canceled"
-    hours = flow.working_hours()
-    if not automatic and not is_open(now, hours):
+    hours = recipient_hours(flow, contact)
+    if not automatic and not hours.is_open(now):
         # The hours changed since it was scheduled: wait for the next opening again.
         # Not an attempt: give back the one the claim counted.
         Message.objects.filter(pk=message.pk).update(
             status=DeliveryStatus.DRAFT, send_attempts=F("send_attempts") - 1
         )
         message.status = DeliveryStatus.DRAFT
-        message_schedule(message=message, send_at=next_opening(now, hours))
+        message_schedule(message=message, send_at=hours.next_opening(now))
         return "deferred"
     return ""
+
+
+def _put_back(message: Message, seconds: float, **fields: object) -> None:
+    """Back to `scheduled`, `seconds` from now, without counting an attempt: the
+    sender had no slot for it, which says nothing about the message. A reply gets its
+    own task at that time; a campaign's message is left to the sweep."""
+    now = timezone.now()
+    send_at = now + timedelta(seconds=max(0.0, seconds))
+    soon = not is_bulk(message) and seconds <= jobs.MAX_COUNTDOWN
+    moved = Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.SCHEDULED,
+        send_at=send_at,
+        enqueued_at=send_at if soon else None,
+        send_attempts=F("send_attempts") - 1,
+        updated_at=now,
+        **fields,
+    )
+    if moved and soon:
+        message_id = str(message.pk)
+        transaction.on_commit(lambda: enqueue_send(message_id, send_at))
+
+
+def _wait_for_slot(message: Message, pace: throttle.Pace) -> bool:
+    """Sleeps until the message's sender has a slot for it and returns True; or puts
+    the message back for later and returns False."""
+    if not is_bulk(message):
+        slot = throttle.reply(pace)
+        if not slot.go:
+            _put_back(message, slot.wait)
+            return False
+        time.sleep(slot.wait)
+        return True
+    slot = throttle.plan(pace)
+    if not slot.go:
+        _put_back(message, slot.wait - RETURN_LEAD)
+        return False
+    time.sleep(slot.wait)
+    # Replies may have taken the planned slot meanwhile: wait for the next free one,
+    # but never longer than a horizon more.
+    deadline = time.monotonic() + throttle.HORIZON
+    taken = throttle.take(pace)
+    while not taken.go and time.monotonic() + taken.wait <= deadline:
+        time.sleep(taken.wait)
+        taken = throttle.take(pace)
+    if not taken.go:
+        _put_back(message, taken.wait)
+    return taken.go
 
 
 def _attempt_in_thread(message: Message, now: datetime) -> tuple[str, str, str]:
@@ -158,10 +265,17 @@ def _attempt(message: Message, now: datetime) -> tuple[str, str, str]:
     recorded here (errors are rare; each is handled on its own)."""
     conversation = message.conversation
     flow, contact = conversation.flow, conversation.contact
+    pace = sender_pace(flow)
+    if not _wait_for_slot(message, pace):
+        return "deferred", "", ""
+    now = timezone.now()
     try:
         provider_id, status = _send(message, flow, contact, now)
     except TransientError as exc:
-        _retry_later(message, _error_text(exc))
+        if exc.code in RATE_ERROR_CODES:
+            _slow_down(message, pace, exc)
+        else:
+            _retry_later(message, _error_text(exc))
         return "retrying", "", ""
     except UnknownOutcomeError as exc:
         return _unknown_outcome(message, _error_text(exc)), "", ""
@@ -234,7 +348,7 @@ def _send(message: Message, flow: MessageFlow, contact: Contact, now: datetime) 
                 from_number="" if service_sid else address,
                 messaging_service_sid=service_sid,
                 status_callback=status_callback_url(message.pk),
-                validity_period=_validity(flow, now),
+                validity_period=_validity(flow, contact, now),
                 private=message.conversation.hipaa,
             )
         )
@@ -242,10 +356,11 @@ def _send(message: Message, flow: MessageFlow, contact: Contact, now: datetime) 
     return _send_email(message, flow, contact, address), DeliveryStatus.SENT
 
 
-def _validity(flow: MessageFlow, now: datetime) -> int:
-    """Seconds Twilio may keep the SMS queued: never past the flow's closing time, so a
-    message stuck at Twilio expires instead of arriving at night."""
-    closing = next_closing(now, flow.working_hours())
+def _validity(flow: MessageFlow, contact: Contact, now: datetime) -> int:
+    """Seconds Twilio may keep the SMS queued: never past the flow's closing time (the
+    recipient's, when the flow's hours are theirs), so a message stuck at Twilio expires
+    instead of arriving at night."""
+    closing = recipient_hours(flow, contact).next_closing(now)
     if closing is None:
         return MAX_VALIDITY
     return int(min(MAX_VALIDITY, max(MIN_VALIDITY, (closing - now).total_seconds())))
@@ -295,6 +410,21 @@ def _finish(message: Message, status: str, event: str, **fields: object) -> None
         # The row now holds exactly these values; no need to read it back.
         update_fields(message, {"status": status, "updated_at": now, **fields})
         message_event(message, message.conversation, event)
+
+
+def rate_penalty(pace: throttle.Pace, retry_after: float | None) -> float:
+    """How long a sender the provider found too fast stays silent: what the provider
+    asked for, else a second or five intervals, whichever is longer."""
+    return max(retry_after or 0.0, 1.0, 5 * pace.interval)
+
+
+def _slow_down(message: Message, pace: throttle.Pace, exc: TransientError) -> None:
+    """Twilio refused for the sender's rate: every worker pauses the sender, and the
+    message goes again after the pause (not an attempt: it never left)."""
+    seconds = rate_penalty(pace, exc.retry_after)
+    throttle.penalize(pace, seconds=seconds)
+    logger.warning("Sender %s is over its rate (%s); pausing %.1f s", pace.key, exc.code, seconds)
+    _put_back(message, seconds, error_code=exc.code or "", error_message=_error_text(exc))
 
 
 def _retry_later(message: Message, error: str) -> None:
@@ -394,6 +524,11 @@ def message_status_update(
         message = found[0]
         if RANK.get(message.status, 0) >= RANK[new]:
             return False
+        if error_code == QUEUE_OVERFLOW_CODE and new in (
+            DeliveryStatus.FAILED,
+            DeliveryStatus.UNDELIVERED,
+        ):
+            return _queue_overflow(message)
         message.status = new
         message.error_code = error_code or message.error_code
         message.save(update_fields=["status", "error_code", "updated_at"])
@@ -404,4 +539,42 @@ def message_status_update(
             Contact.objects.filter(
                 conversations__messages=message, opted_out_at__isnull=True
             ).update(opted_out_at=timezone.now())
+    return True
+
+
+def _queue_overflow(message: Message) -> bool:
+    """Twilio dropped the message from the sender's full queue (30001): it never reached
+    the carrier. The sender slows down and the message goes again after the pause, up to
+    DELIVERY_MAX_ATTEMPTS; a late callback about the dropped send matches nothing (the
+    provider id is cleared). Call with the message locked."""
+    if message.send_attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        message.status = DeliveryStatus.FAILED
+        message.error_code = QUEUE_OVERFLOW_CODE
+        message.save(update_fields=["status", "error_code", "updated_at"])
+        message_event(message, message.conversation, "message.failed")
+        return True
+    flow = message.conversation.flow
+    seconds = 1.0
+    if flow is not None:
+        pace = sender_pace(flow)
+        seconds = rate_penalty(pace, None)
+        throttle.penalize(pace, seconds=seconds)
+    message.status = DeliveryStatus.SCHEDULED
+    message.send_at = timezone.now() + timedelta(seconds=seconds)
+    message.enqueued_at = None  # the sweep takes it when due
+    message.provider_message_id = ""
+    message.error_code = QUEUE_OVERFLOW_CODE
+    message.error_message = "Queue overflow at Twilio; sent again after a pause."
+    message.save(
+        update_fields=[
+            "status",
+            "send_at",
+            "enqueued_at",
+            "provider_message_id",
+            "error_code",
+            "error_message",
+            "updated_at",
+        ]
+    )
+    message_event(message, message.conversation, "message.scheduled")
     return True

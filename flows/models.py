@@ -55,6 +55,14 @@ class MessageFlow(TimestampedModel):
         validators=[validate_days],
         help_text="ISO weekdays the window opens on (1 = Monday … 7 = Sunday); empty: every day.",
     )
+    working_hours_recipient_local = models.BooleanField(
+        "working hours in the recipient's local time",
+        default=False,
+        help_text=(
+            "The window applies in each recipient's own zone (given for the customer, else "
+            "the phone number's, else the flow's zone)."
+        ),
+    )
     out_of_hours_message = models.TextField(blank=True)
     sender = optional_link(
         "messaging_channels.Sender",

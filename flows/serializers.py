@@ -53,7 +53,15 @@ class DaysField(serializers.ListField):
             raise serializers.ValidationError(str(exc)) from None
 
 
-WORKING_HOURS_KEYS = ("enabled", "start", "end", "timezone", "outOfHoursMessage", "days")
+WORKING_HOURS_KEYS = (
+    "enabled",
+    "start",
+    "end",
+    "timezone",
+    "outOfHoursMessage",
+    "days",
+    "recipientLocalTime",
+)
 
 
 class WorkingHoursSerializer(StrictSerializer):
@@ -70,11 +78,23 @@ class WorkingHoursSerializer(StrictSerializer):
         source="out_of_hours_message", required=False, allow_blank=True
     )
     days = DaysField(source="working_hours_days", required=False, allow_null=True)
+    recipientLocalTime = StrictBooleanField(
+        source="working_hours_recipient_local",
+        required=False,
+        help_text=(
+            "The window applies in each recipient's own time zone: the one given as "
+            "`customerDetails.timezone`, else the phone number's (a number across zones "
+            "takes the one that opens last), else `timezone`."
+        ),
+    )
 
     def to_representation(self, instance: object) -> dict:
         data = super().to_representation(instance)
+        # Extensions of seed 003, answered only when set.
         if data.get("days") is None:
-            data.pop("days", None)  # an extension of seed 003: answered only when set
+            data.pop("days", None)
+        if not data.get("recipientLocalTime"):
+            data.pop("recipientLocalTime", None)
         return data
 
 
@@ -100,6 +120,7 @@ class ResponseSettingsSerializer(StrictSerializer):
     timezone = StrictCharField(write_only=True, required=False)
     outOfHoursMessage = StrictCharField(write_only=True, required=False, allow_blank=True)
     days = serializers.ListField(write_only=True, required=False, allow_null=True)
+    recipientLocalTime = StrictBooleanField(write_only=True, required=False)
 
     def to_internal_value(self, data: object) -> dict:
         if isinstance(data, dict) and any(key in data for key in WORKING_HOURS_KEYS):

@@ -111,8 +111,13 @@ def test_a_5xx_after_twilio_took_the_message_is_not_sent_again(sms_flow, fake_tw
 
 
 def test_retries_stop_at_the_limit_with_a_failed_event(sms_flow, fake_twilio, settings):
+    """A rate error never fails a message (it slows the sender down: test_throughput);
+    Twilio being unreachable does, after DELIVERY_MAX_ATTEMPTS."""
+    from channels import sms
+
     settings.DELIVERY_MAX_ATTEMPTS = 1
-    fake_twilio.enqueue(status=429, body=twilio_error(429, 20429, "Too Many Requests"))
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens: refused
+    sms._twilio_client.cache_clear()
     message = due_sms(sms_flow)
 
     assert delivery.deliver(message.pk) == "retrying"

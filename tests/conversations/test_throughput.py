@@ -1,0 +1,352 @@
+"""Sender throughput (channels.throttle) and how delivery keeps to it: spacing across
+every worker, replies before campaign traffic, the database when Redis is down, and
+Twilio's rate errors slowing the sender instead of failing the message."""
+
+import itertools
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from channels import sms, throttle
+from channels.models import Sender, SenderThrottle
+from conversations import delivery, scheduling
+from conversations.models import Contact, Conversation, DeliveryStatus, Event
+from conversations.services import message_create
+from tests.factories import MessageFlowFactory
+from tests.fakes.twilio import twilio_error
+
+# --- Defaults by kind ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "address", "expected"),
+    [
+        ("SMS", "+14155550123", 1.0),  # long code
+        ("SMS", "+18005550123", 3.0),  # toll-free
+        ("SMS", "+18335550123", 3.0),
+        ("SMS", "+18125550123", 1.0),  # 812 is Indiana, not toll-free
+        ("SMS", "12345", 100.0),  # short code
+        ("SMS", "123456", 100.0),
+        ("Email", "care@clinic.example", 7.0),  # EMAIL_MAX_PER_SECOND
+    ],
+)
+def test_a_senders_default_rate_follows_its_kind(channel, address, expected, settings):
+    settings.EMAIL_MAX_PER_SECOND = 7.0
+
+    assert throttle.default_max_per_second(channel, address) == expected
+
+
+# --- The arithmetic (pure) -----------------------------------------------------------
+
+ops = st.lists(
+    st.tuples(
+        st.sampled_from([throttle.REPLY, throttle.PLAN, throttle.TAKE]),
+        st.floats(0, 0.5),  # time passing before the call
+    ),
+    min_size=1,
+    max_size=200,
+)
+
+
+def _grants(sequence: list, interval: float) -> tuple[list[float], list[tuple[str, float]]]:
+    """Runs `sequence`; returns the instants slots were granted at, and each reply's
+    wait."""
+    state, now, granted, replies = throttle.State(), 1000.0, [], []
+    for op, gap in sequence:
+        now += gap
+        limit = {throttle.REPLY: 10.0, throttle.PLAN: 3.0, throttle.TAKE: 0.0}[op]
+        slot = throttle.step(state, now=now, op=op, interval=interval, limit=limit)
+        if slot.go and op in (throttle.REPLY, throttle.TAKE):
+            granted.append(now + slot.wait)
+        if op == throttle.REPLY:
+            replies.append((op, slot.wait))
+    return sorted(granted), replies
+
+
+@settings(max_examples=300, deadline=None)
+@given(sequence=ops, per_second=st.sampled_from([1.0, 3.0, 20.0, 100.0]))
+def test_no_two_sends_are_closer_than_the_interval_whatever_the_mix(sequence, per_second):
+    interval = 1.0 / per_second
+    granted, _ = _grants(sequence, interval)
+
+    gaps = [b - a for a, b in itertools.pairwise(granted)]
+    assert all(gap >= interval - 1e-9 for gap in gaps)
+    # Hence no window of one second holds more than the rate.
+    for index, first in enumerate(granted):
+        assert sum(1 for t in granted[index:] if t < first + 1.0) <= per_second + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(bulk=st.integers(1, 100), per_second=st.sampled_from([1.0, 20.0]))
+def test_a_reply_waits_at_most_one_interval_behind_any_amount_of_bulk(bulk, per_second):
+    interval = 1.0 / per_second
+    state, now = throttle.State(), 1000.0
+    for _ in range(bulk):  # bulk plans as far as its horizon and takes what is free
+        throttle.step(state, now=now, op=throttle.PLAN, interval=interval, limit=3.0)
+        throttle.step(state, now=now, op=throttle.TAKE, interval=interval)
+
+    reply = throttle.step(state, now=now, op=throttle.REPLY, interval=interval, limit=10.0)
+
+    assert reply.go
+    assert reply.wait <= interval + 1e-9
+
+
+def test_bulk_beyond_the_horizon_is_deferred_in_a_queue_spaced_by_the_interval():
+    state, now, interval = throttle.State(), 1000.0, 0.5
+    planned = [
+        throttle.step(state, now=now, op=throttle.PLAN, interval=interval, limit=3.0)
+        for _ in range(10)
+    ]
+
+    assert [p.go for p in planned] == [True] * 7 + [False] * 3
+    assert [p.wait for p in planned[7:]] == [3.5, 4.0, 4.5]
+
+
+def test_a_penalty_holds_every_slot_until_it_has_passed():
+    state = throttle.State()
+
+    throttle.step(state, now=1000.0, op=throttle.PENALIZE, interval=1.0, limit=5.0)
+
+    assert throttle.step(state, now=1001.0, op=throttle.TAKE, interval=1.0).wait == 4.0
+    assert throttle.step(state, now=1001.0, op=throttle.REPLY, interval=1.0, limit=10).wait == 4.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(sequence=ops)
+def test_the_redis_script_is_the_same_arithmetic(sequence):
+    """The Lua script and throttle.step, on the same calls at the same instants."""
+    from django.conf import settings as django_settings
+
+    if not django_settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL)")
+    pace = throttle.Pace(key=f"test:{time.monotonic_ns()}", per_second=4.0)
+    state, now = throttle.State(), 1_700_000_000.0
+    for op, gap in sequence:
+        now += gap
+        limit = {throttle.REPLY: 10.0, throttle.PLAN: 3.0, throttle.TAKE: 0.0}[op]
+        expected = throttle.step(state, now=now, op=op, interval=pace.interval, limit=limit)
+        got = throttle._redis_step(pace, op, limit, now=now)
+        assert got.go == expected.go
+        assert got.wait == pytest.approx(expected.wait, abs=1e-3)
+
+
+# --- Across workers ------------------------------------------------------------------
+
+
+def _hammer(pace: throttle.Pace, threads: int, each: int) -> list[float]:
+    granted: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(each):
+            slot = throttle.reply(pace)
+            with lock:
+                granted.append(slot.at)  # on the deciding clock
+
+    started = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return sorted(granted)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_on_redis_never_go_faster_than_the_rate():
+    pace = throttle.Pace(key=f"test:{time.monotonic_ns()}", per_second=200.0)
+
+    granted = _hammer(pace, threads=8, each=25)
+
+    gaps = [b - a for a, b in itertools.pairwise(granted)]
+    assert min(gaps) >= pace.interval - 1e-6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_the_database_keeps_the_pace(settings, monkeypatch):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens
+    monkeypatch.setattr(throttle, "_redis_down_until", 0.0)
+    pace = throttle.Pace(key=f"test:{time.monotonic_ns()}", per_second=100.0)
+
+    granted = _hammer(pace, threads=4, each=10)
+
+    gaps = [b - a for a, b in itertools.pairwise(granted)]
+    assert min(gaps) >= pace.interval - 1e-6
+    assert SenderThrottle.objects.filter(key=pace.key).exists()
+    monkeypatch.setattr(throttle, "_redis_down_until", 0.0)
+
+
+# --- Delivery --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sender(workspace):
+    return Sender.objects.create(
+        workspace=workspace, channel="SMS", address="+14155550100", max_per_second=2
+    )
+
+
+@pytest.fixture
+def flow(workspace, sender):
+    return MessageFlowFactory(workspace=workspace, sender=sender, is_active=True)
+
+
+def _due(flow, *, campaign: bool = False, address: str = "+14155550123"):
+    contact = Contact.objects.get_or_create(
+        workspace=flow.workspace, channel="SMS", address=address
+    )[0]
+    conversation = Conversation.objects.create(
+        workspace=flow.workspace, flow=flow, contact=contact, channel="SMS"
+    )
+    message = message_create(
+        conversation=conversation,
+        role="agent",
+        text="Hello",
+        status=DeliveryStatus.DRAFT,
+        metadata={"campaign_id": "c-1"} if campaign else None,
+    )
+    return scheduling.message_schedule(message=message, send_at=timezone.now())
+
+
+def test_conversational_sends_wait_for_their_slot_and_keep_the_senders_rate(flow, fake_twilio):
+    first, second = _due(flow), _due(flow)
+
+    started = time.monotonic()
+    assert delivery.deliver(first.pk) == "sent"
+    assert delivery.deliver(second.pk) == "sent"
+
+    assert time.monotonic() - started >= 0.5 - 0.01  # 2 per second
+
+
+def test_a_campaign_message_beyond_the_horizon_goes_back_for_later_not_failed(
+    flow, fake_twilio, monkeypatch
+):
+    pace = delivery.sender_pace(flow)
+    for _ in range(int(throttle.HORIZON * 2) + 1):  # the plan is full for the horizon
+        throttle.plan(pace)
+    message = _due(flow, campaign=True)
+
+    assert delivery.deliver(message.pk) == "deferred"
+
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.SCHEDULED
+    assert message.send_at > timezone.now()
+    assert message.send_attempts == 0  # pacing is not an attempt
+    assert message.enqueued_at is None  # the sweep hands it out when due
+    assert fake_twilio.messages == []
+    assert not Event.objects.filter(type="message.failed").exists()
+
+
+def test_a_reply_goes_first_while_campaign_traffic_fills_the_plan(flow, fake_twilio):
+    pace = delivery.sender_pace(flow)
+    for _ in range(int(throttle.HORIZON * 2)):
+        throttle.plan(pace)  # bulk messages waiting for their planned slots
+    reply = _due(flow)
+
+    started = time.monotonic()
+    assert delivery.deliver(reply.pk) == "sent"
+
+    assert time.monotonic() - started < pace.interval + 0.2
+
+
+def test_the_senders_own_rate_is_the_one_kept(flow, sender):
+    sender.max_per_second = 40
+    sender.save()
+
+    assert delivery.sender_pace(flow).per_second == 40
+    flow.sender = None
+    assert delivery.sender_pace(flow).key == "SMS:"  # the shared default, long code: 1/s
+
+
+def test_a_twilio_rate_error_slows_the_sender_and_never_fails_the_message(
+    flow, fake_twilio, settings
+):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    fake_twilio.enqueue(status=429, body=twilio_error(429, 20429, "Too Many Requests"))
+    message = _due(flow)
+
+    assert delivery.deliver(message.pk) == "retrying"
+
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.SCHEDULED
+    assert message.send_attempts == 0
+    assert message.error_code == "20429"
+    penalty = delivery.rate_penalty(delivery.sender_pace(flow), None)
+    assert message.send_at >= timezone.now() + timedelta(seconds=penalty - 1)
+    # Every worker now waits for the penalty on this sender.
+    assert throttle.reply(delivery.sender_pace(flow), max_wait=0.0).wait >= penalty - 0.5
+
+
+def test_a_queue_overflow_callback_sends_the_message_again_after_a_pause(
+    flow, fake_twilio, client, settings
+):
+    message = _due(flow)
+    delivery.deliver(message.pk)
+    message.refresh_from_db()
+    sid = message.provider_message_id
+    path = f"/v1/webhooks/twilio/status?message={message.pk}"
+    params = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "30001"}
+    signature = fake_twilio.sign(f"{settings.PUBLIC_BASE_URL}{path}", params)
+
+    assert client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204
+
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.SCHEDULED
+    assert message.error_code == "30001"
+    assert message.provider_message_id == ""
+    assert not Event.objects.filter(type="message.failed").exists()
+    # A repeated callback about the dropped send finds nothing.
+    assert client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 204
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.SCHEDULED
+
+
+# --- The senders API -------------------------------------------------------------------
+
+
+@pytest.fixture
+def console_sms(settings):
+    settings.SMS_BACKEND = "console"
+    sms._twilio_client.cache_clear()
+
+
+def test_max_per_second_is_answered_by_kind_and_editable(api_client, console_sms, settings):
+    settings.EMAIL_MAX_PER_SECOND = 12
+    long_code = api_client.post(
+        "/v1/api/senders", {"channel": "SMS", "address": "+14155550177"}, format="json"
+    ).json()
+    toll_free = api_client.post(
+        "/v1/api/senders", {"channel": "SMS", "address": "+18885550177"}, format="json"
+    ).json()
+    email = api_client.post(
+        "/v1/api/senders", {"channel": "Email", "address": "care@clinic.example"}, format="json"
+    ).json()
+
+    assert (long_code["maxPerSecond"], toll_free["maxPerSecond"], email["maxPerSecond"]) == (
+        1.0,
+        3.0,
+        12.0,
+    )
+    url = f"/v1/api/senders/{long_code['_id']}"
+    assert api_client.patch(url, {"maxPerSecond": 20}, format="json").json()["maxPerSecond"] == 20
+    assert Sender.objects.get(pk=long_code["_id"]).max_per_second == 20
+    reset = api_client.patch(url, {"maxPerSecond": None}, format="json").json()
+    assert reset["maxPerSecond"] == 1.0
+
+
+@pytest.mark.parametrize("value", [0, -1, 5000, "20", True])
+def test_an_impossible_max_per_second_is_400(api_client, console_sms, value):
+    response = api_client.post(
+        "/v1/api/senders",
+        {"channel": "SMS", "address": "+14155550177", "maxPerSecond": value},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "maxPerSecond" in response.json()["errors"]
