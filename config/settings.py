@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "flows",
     "conversations",
     "channels",
+    "campaigns",
     "webhooks",
 ]
 
@@ -203,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
         3600.0, "conversations.purge_idempotency_records", "default", expires=600
     ),
     "sweep-webhook-deliveries": _every(30.0, "webhooks.sweep", "webhooks"),
+    "campaigns-tick": _every(2.0, "campaigns.tick", "default"),
 }
 CELERY_TASK_ROUTES = {
     "conversations.generate_reply": {"queue": "llm"},
@@ -250,6 +252,13 @@ DELIVERY_THREADS = env.int("DELIVERY_THREADS", default=8)
 # Sends per second of an email sender without a max of its own (SMS senders default by
 # kind: long code 1, toll-free 3, short code 100; channels.throttle).
 EMAIL_MAX_PER_SECOND = env.float("EMAIL_MAX_PER_SECOND", default=10.0)
+# Campaigns: the largest upload (a CSV of 50,000 rows is ~3 MB), the most recipients in
+# one campaign, how many recipients one worker task turns into messages, and how often
+# at most a running campaign reports its progress (seconds).
+CAMPAIGN_UPLOAD_MAX_BYTES = env.int("CAMPAIGN_UPLOAD_MAX_BYTES", default=16 * 1_048_576)
+CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=100_000)
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=250)
+CAMPAIGN_PROGRESS_INTERVAL = env.float("CAMPAIGN_PROGRESS_INTERVAL", default=5.0)
 # Outbound webhooks may target loopback and private addresses (and plain http): on for
 # the embedded (DEBUG) setup and the tests, off in production (SSRF protection).
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
@@ -302,6 +311,8 @@ EVENTS_LONG_POLLS_PER_KEY = env.int("EVENTS_LONG_POLLS_PER_KEY", default=5)
 # The largest request body the API takes (413 beyond it, before anything else runs).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Routes that take more (exact paths): a campaign's recipients, as JSON or a CSV upload.
+API_MAX_BODY_BYTES_BY_PATH = {"/v1/api/campaigns": CAMPAIGN_UPLOAD_MAX_BYTES}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["workspaces.auth.ApiKeyAuthentication"],

@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/", include("flows.urls")),
     path("v1/", include("channels.urls")),
     path("v1/", include("conversations.urls")),
+    path("v1/", include("campaigns.urls")),
     path("v1/", include("webhooks.urls")),
     path("", include("conversations.edges.urls")),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),

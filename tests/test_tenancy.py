@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from campaigns.models import Campaign, CampaignRecipient
 from channels.models import Sender
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Event, Message
@@ -106,6 +107,12 @@ def world(owner, settings) -> World:
     )
     event = event_record(workspace_id=workspace.pk, type="test.event", data={})
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event)
+    campaign = Campaign.objects.create(
+        workspace=workspace, name="alice-campaign", flow=flow, send_at=conversation.created_at
+    )
+    CampaignRecipient.objects.create(
+        campaign=campaign, workspace=workspace, position=1, to="+14155550199", message=message
+    )
     ids = {
         "agent": str(agent.pk),
         "flow": str(flow.pk),
@@ -115,8 +122,10 @@ def world(owner, settings) -> World:
         "message": str(message.pk),
         "endpoint": str(endpoint.pk),
         "delivery": str(delivery.pk),
+        "campaign": str(campaign.pk),
     }
-    return World(ids=ids, markers={*ids.values(), "alice-agent", "alice-draft", "alice-hook"})
+    markers = {*ids.values(), "alice-agent", "alice-draft", "alice-hook", "alice-campaign"}
+    return World(ids=ids, markers=markers)
 
 
 def _values(route: Route, world: World) -> dict[str, str]:
@@ -129,12 +138,14 @@ def _values(route: Route, world: World) -> dict[str, str]:
         "Message": "message",
         "WebhookEndpoint": "endpoint",
         "WebhookDelivery": "delivery",
+        "Campaign": "campaign",
     }
     named = {
         "conversation_id": "conversation",
         "endpoint_id": "endpoint",
         "delivery_id": "delivery",
         "message_id": "message",
+        "campaign_id": "campaign",
     }
     values = {}
     for kwarg in route.kwargs:
@@ -153,7 +164,8 @@ def _state(world: World) -> tuple:
         sorted(Conversation.objects.values_list("id", "ai_paused", "phase", "flow_id")),
         sorted(WebhookEndpoint.objects.values_list("id", "url", "enabled", "secret")),
         sorted(WebhookDelivery.objects.values_list("id", "status", "next_attempt_at")),
-        sorted(Sender.objects.values_list("id", "address", "is_default")),
+        sorted(Sender.objects.values_list("id", "address", "is_default", "max_per_second")),
+        sorted(Campaign.objects.values_list("id", "status")),
         Event.objects.count(),
     )
 
