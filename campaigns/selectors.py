@@ -86,19 +86,53 @@ def campaign_counts(campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
     return counts
 
 
-def outcome_filter(outcome: str) -> Q:
-    """The recipients whose outcome is `outcome` (one of OUTCOMES)."""
+def outcome_filter(outcome: str, prefix: str = "") -> Q:
+    """The recipients whose outcome is `outcome` (one of OUTCOMES); `prefix` reaches
+    them from another model (e.g. "recipients__" from a campaign)."""
+
+    def q(**lookups: object) -> Q:
+        return Q(**{prefix + key: value for key, value in lookups.items()})
+
     if outcome == "pending":
-        return Q(state=State.PENDING)
+        return q(state=State.PENDING)
     if outcome == "skipped":
-        return Q(state=State.SKIPPED)
-    created = Q(state=State.CREATED)
+        return q(state=State.SKIPPED)
+    created = q(state=State.CREATED)
     if outcome == "scheduled":
-        return created & (Q(held=True) | Q(message__status__in=STATUSES_OF["scheduled"]))
-    by_message = created & Q(held=False) & Q(message__status__in=STATUSES_OF[outcome])
+        return created & (q(held=True) | q(message__status__in=STATUSES_OF["scheduled"]))
+    by_message = created & q(held=False) & q(message__status__in=STATUSES_OF[outcome])
     if outcome == "canceled":
-        return Q(state=State.CANCELED) | by_message | (created & Q(message__isnull=True))
+        return q(state=State.CANCELED) | by_message | (created & q(message__isnull=True))
     return by_message
+
+
+def campaigns_with_counts(queryset: QuerySet) -> QuerySet:
+    """The campaigns, each annotated with its counts in the same query (for a page of
+    them, as the admin's list shows): read them with counts_of()."""
+    aggregates = {"n_total": Count("recipients")}
+    for outcome in OUTCOMES:
+        aggregates[f"n_{outcome}"] = Count(
+            "recipients", filter=outcome_filter(outcome, "recipients__")
+        )
+    for reason in SkipReason.values:
+        aggregates[f"n_skipped_{reason}"] = Count(
+            "recipients",
+            filter=Q(recipients__state=State.SKIPPED, recipients__skip_reason=reason),
+        )
+    return queryset.annotate(**aggregates)
+
+
+def counts_of(campaign: Campaign) -> dict:
+    """The counts of a campaign from campaigns_with_counts(), as campaign_counts gives
+    them."""
+    counts = empty_counts(campaign.n_total)
+    for outcome in OUTCOMES:
+        if outcome != "skipped":
+            counts[outcome] = getattr(campaign, f"n_{outcome}")
+    counts["skipped"]["total"] = campaign.n_skipped
+    for reason in SkipReason.values:
+        counts["skipped"][reason] = getattr(campaign, f"n_skipped_{reason}")
+    return counts
 
 
 def campaign_messages(campaign: Campaign | uuid.UUID, statuses: list[str]) -> QuerySet:

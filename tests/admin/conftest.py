@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from agents.models import Agent
+from campaigns.models import Campaign, CampaignRecipient
 from channels.models import Channel, Sender
 from conversations.models import Contact, Conversation, Event, Message
 from flows.models import MessageFlow
@@ -34,6 +35,8 @@ class Rows:
     endpoint: WebhookEndpoint
     delivery: WebhookDelivery
     attempt: WebhookAttempt
+    campaign: Campaign
+    recipient: CampaignRecipient
 
     def markers(self) -> list[str]:
         """What tells these rows apart on a page: their texts, addresses and ids."""
@@ -44,6 +47,8 @@ class Rows:
             self.contact.address,
             self.endpoint.url,
             self.api_key.prefix,
+            self.campaign.name,
+            self.recipient.to,
             *ids,
         ]
 
@@ -77,6 +82,18 @@ def _rows(tenant: Tenant, tag: str, number: str) -> Rows:
     attempt = WebhookAttempt.objects.create(
         delivery=delivery, started_at=timezone.now(), status_code=500, error=f"{tag}-error"
     )
+    campaign = Campaign.objects.create(
+        workspace=workspace, name=f"{tag}-campaign", flow=flow, send_at=timezone.now()
+    )
+    recipient = CampaignRecipient.objects.create(
+        campaign=campaign,
+        workspace=workspace,
+        position=1,
+        to=f"+1555{number}03",
+        conversation=conversation,
+        message=message,
+        state=CampaignRecipient.State.CREATED,
+    )
     return Rows(
         workspace=workspace,
         api_key=tenant.api_key,
@@ -90,6 +107,8 @@ def _rows(tenant: Tenant, tag: str, number: str) -> Rows:
         endpoint=endpoint,
         delivery=delivery,
         attempt=attempt,
+        campaign=campaign,
+        recipient=recipient,
     )
 
 

@@ -7,6 +7,7 @@ from django.contrib.admin.utils import quote
 from django.db import models
 from django.urls import reverse
 
+from campaigns.models import Campaign, CampaignRecipient
 from conversations.models import Conversation, Event, Message
 from tests.admin.forms import change_form_data
 from webhooks.models import WebhookAttempt, WebhookDelivery
@@ -15,8 +16,18 @@ from workspaces.models import Workspace
 
 # The pages the Operators group deliberately gives no permission to: workspaces are
 # created by superusers; conversations are opened by the API and by inbound traffic;
-# messages, events and webhook deliveries and attempts are logs.
-ADD_REFUSED = {Workspace, Conversation, Message, Event, WebhookDelivery, WebhookAttempt}
+# messages, events and webhook deliveries and attempts are logs; campaigns come through
+# the API with their list, whose rows are a record.
+ADD_REFUSED = {
+    Workspace,
+    Conversation,
+    Message,
+    Event,
+    WebhookDelivery,
+    WebhookAttempt,
+    Campaign,
+    CampaignRecipient,
+}
 
 
 def workspace_path(model: type[models.Model], depth: int = 3) -> str | None:
