@@ -114,17 +114,39 @@ def inbound_receive(
     """Stores the customer's message and decides what follows. Returns None when the
     provider's id was seen before (a repeated webhook stores nothing new; two arriving
     at once are told apart by the unique constraint on the id)."""
+    now = now or timezone.now()
     try:
-        return _receive(
-            workspace_id=workspace_id,
-            flow=flow,
-            channel=channel,
-            from_address=from_address,
-            text=text,
-            provider_message_id=provider_message_id,
-            conversation=conversation,
-            now=now or timezone.now(),
-        )
+        with transaction.atomic():
+            if _seen_before(workspace_id, provider_message_id):
+                return None
+            contact = contact_upsert(
+                workspace_id=workspace_id, channel=channel, address=from_address
+            )
+            conversation = conversation or conversation_open_for(
+                workspace=Workspace.objects.get(pk=workspace_id), flow=flow, contact=contact
+            )
+            message = message_create(
+                conversation=conversation,
+                role=Role.USER,
+                text=text,
+                sender_id=contact.address,
+                sender_type="contact",
+                status=DeliveryStatus.RECEIVED,
+                provider_message_id=provider_message_id,
+            )
+            event_record(
+                workspace_id=workspace_id,
+                type="message.received",
+                conversation_id=conversation.pk,
+                data={
+                    "conversation_id": str(conversation.pk),
+                    "message_id": str(message.pk),
+                    "channel": channel,
+                    **({} if conversation.hipaa else {"text": text}),
+                },
+            )
+            _follow_up(conversation, contact, text, channel, now)
+            return message
     except IntegrityError:
         if _seen_before(workspace_id, provider_message_id):
             return None
@@ -140,44 +162,10 @@ def _seen_before(workspace_id: object, provider_message_id: str) -> bool:
     )
 
 
-@transaction.atomic
-def _receive(
-    *,
-    workspace_id: object,
-    flow: MessageFlow | None,
-    channel: str,
-    from_address: str,
-    text: str,
-    provider_message_id: str,
-    conversation: Conversation | None,
-    now: datetime,
-) -> Message | None:
-    if _seen_before(workspace_id, provider_message_id):
-        return None
-    contact = contact_upsert(workspace_id=workspace_id, channel=channel, address=from_address)
-    conversation = conversation or conversation_open_for(
-        workspace=Workspace.objects.get(pk=workspace_id), flow=flow, contact=contact
-    )
-    message = message_create(
-        conversation=conversation,
-        role=Role.USER,
-        text=text,
-        sender_id=contact.address,
-        sender_type="contact",
-        status=DeliveryStatus.RECEIVED,
-        provider_message_id=provider_message_id,
-    )
-    event_record(
-        workspace_id=workspace_id,
-        type="message.received",
-        conversation_id=conversation.pk,
-        data={
-            "conversation_id": str(conversation.pk),
-            "message_id": str(message.pk),
-            "channel": channel,
-            **({} if conversation.hipaa else {"text": text}),
-        },
-    )
+def _follow_up(
+    conversation: Conversation, contact: Contact, text: str, channel: str, now: datetime
+) -> None:
+    """Opt-out keywords first; otherwise the agent's answer is owed."""
     word = keyword(text) if channel == Channel.SMS else ""
     if word in STOP_WORDS:
         contact_opt_out(contact=contact, reason=f"keyword {word}")
@@ -190,7 +178,6 @@ def _receive(
         _confirm(conversation, help_text, always=True)
     elif contact.opted_out_at is None:
         _answer_later(conversation, now)
-    return message
 
 
 def _confirm(conversation: Conversation, text: str, *, always: bool = False) -> None:
