@@ -5,8 +5,7 @@ from agents.openapi import AGENT, AGENT_CREATE, AGENT_UPDATE
 from agents.serializers import AgentSerializer
 from agents.services import agent_create, agent_delete, agent_update
 from core.openapi import crud_schema, error_example, error_responses
-from core.pagination import NewestFirstPagination
-from workspaces.api import WorkspaceModelViewSet
+from workspaces.api import WorkspaceCrudViewSet
 
 
 @crud_schema(
@@ -29,14 +28,12 @@ from workspaces.api import WorkspaceModelViewSet
         ],
     },
 )
-class AgentViewSet(WorkspaceModelViewSet):
+class AgentViewSet(WorkspaceCrudViewSet):
     """Agents: the LLM personas that speak in a workspace's message flows."""
 
     queryset = Agent.objects.all()
     serializer_class = AgentSerializer
-    pagination_class = NewestFirstPagination
     not_found_name = "Agent"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = agent_create(workspace=self.workspace, data=serializer.validated_data)

@@ -13,8 +13,7 @@ from channels.openapi import (
 from channels.serializers import SenderSerializer
 from channels.services import sender_create, sender_update
 from core.openapi import crud_schema, error_responses
-from core.pagination import NewestFirstPagination
-from workspaces.api import WorkspaceModelViewSet
+from workspaces.api import WorkspaceCrudViewSet
 
 TAGS = ["Senders"]
 
@@ -40,15 +39,13 @@ TAGS = ["Senders"]
         "examples": [ADDRESS_TAKEN, NOT_OWNED, TWILIO_DOWN],
     },
 )
-class SenderViewSet(WorkspaceModelViewSet):
+class SenderViewSet(WorkspaceCrudViewSet):
     """Phone numbers, Messaging Services and email addresses a workspace sends from,
     each with its throughput (`maxPerSecond`), held across every worker."""
 
     queryset = Sender.objects.all()
     serializer_class = SenderSerializer
-    pagination_class = NewestFirstPagination
     not_found_name = "Sender"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = sender_create(

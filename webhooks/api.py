@@ -25,7 +25,7 @@ from webhooks.openapi import (
     ROTATED,
 )
 from webhooks.transport import UnsafeTarget, url_check
-from workspaces.api import WorkspaceModelViewSet, WorkspaceViewSetMixin
+from workspaces.api import WorkspaceCrudViewSet, WorkspaceViewSetMixin
 
 TAGS = ["Webhooks"]
 
@@ -106,14 +106,12 @@ class WebhookDeliverySerializer(serializers.Serializer):
         "responses": {201: WebhookEndpointWithSecretSerializer},
     },
 )
-class WebhookEndpointViewSet(WorkspaceModelViewSet):
+class WebhookEndpointViewSet(WorkspaceCrudViewSet):
     """Endpoints that receive the workspace's events, signed per Standard Webhooks."""
 
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
-    pagination_class = NewestFirstPagination
     not_found_name = "Webhook endpoint"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:

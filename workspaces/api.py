@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from core.errors import ApplicationError, ImmediateResponse, NotFound
 from core.lookups import parse_id
+from core.pagination import NewestFirstPagination
 from workspaces.idempotency import (
     HEADER,
     idempotency_begin,
@@ -147,3 +148,11 @@ class WorkspaceViewSetMixin(WorkspaceScopedMixin):
 
 class WorkspaceModelViewSet(WorkspaceViewSetMixin, viewsets.ModelViewSet):
     pass
+
+
+class WorkspaceCrudViewSet(WorkspaceModelViewSet):
+    """A workspace resource with create, list (newest first), retrieve, PATCH and
+    delete; no PUT (a partial update says exactly what changes)."""
+
+    pagination_class = NewestFirstPagination
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
