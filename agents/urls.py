@@ -1,8 +1,4 @@
-from rest_framework.routers import SimpleRouter
-
 from agents.api import AgentViewSet
+from core.routers import routes
 
-router = SimpleRouter(trailing_slash=False)
-router.register("api/agents", AgentViewSet, basename="agent")
-
-urlpatterns = router.urls
+urlpatterns = routes(("api/agents", AgentViewSet, "agent"))

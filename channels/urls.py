@@ -1,8 +1,4 @@
-from rest_framework.routers import SimpleRouter
-
 from channels.api import SenderViewSet
+from core.routers import routes
 
-router = SimpleRouter(trailing_slash=False)
-router.register("api/senders", SenderViewSet, basename="sender")
-
-urlpatterns = router.urls
+urlpatterns = routes(("api/senders", SenderViewSet, "sender"))

@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from conversations.api import (
     ConversationMessageViewSet,
@@ -8,17 +7,17 @@ from conversations.api import (
     GenerateMessageView,
     MessagesView,
 )
-
-router = SimpleRouter(trailing_slash=False)
-router.register("conversations", ConversationViewSet, basename="conversation")
-router.register(
-    r"conversations/(?P<conversation_id>[^/.]+)/messages",
-    ConversationMessageViewSet,
-    basename="conversation-message",
-)
+from core.routers import routes
 
 urlpatterns = [
-    *router.urls,
+    *routes(
+        ("conversations", ConversationViewSet, "conversation"),
+        (
+            r"conversations/(?P<conversation_id>[^/.]+)/messages",
+            ConversationMessageViewSet,
+            "conversation-message",
+        ),
+    ),
     path("messages", MessagesView.as_view(), name="messages"),
     path(
         "api/conversations/message/generate",

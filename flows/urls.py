@@ -1,12 +1,9 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from core.routers import routes
 from flows.api import MessageFlowViewSet, WorkspaceSettingsView
 
-router = SimpleRouter(trailing_slash=False)
-router.register("api/message-flows", MessageFlowViewSet, basename="message-flow")
-
 urlpatterns = [
-    *router.urls,
+    *routes(("api/message-flows", MessageFlowViewSet, "message-flow")),
     path("api/workspace", WorkspaceSettingsView.as_view(), name="workspace"),
 ]
