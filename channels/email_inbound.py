@@ -96,7 +96,7 @@ def recipients(message: AnymailInboundMessage) -> set[str]:
 def reply_text(message: AnymailInboundMessage) -> str:
     """The customer's new words: the latest reply without quoted history, signature or
     disclaimers. Source: the text/plain part, else a text rendering of the HTML part."""
-    source = message.text or html_to_text(message.html or "")
+    source = _part(message, "text") or html_to_text(_part(message, "html"))
     if not source.strip():
         return ""
     parsed = EmailMessage(
@@ -104,6 +104,17 @@ def reply_text(message: AnymailInboundMessage) -> str:
     ).read()
     latest = parsed.replies[0].body if parsed.replies else ""
     return latest or source.strip()
+
+
+def _part(message: AnymailInboundMessage, kind: str) -> str:
+    """The text or HTML part as text; "" when the mail has none or anymail cannot read
+    it (a part that is no string: a provider's malformed JSON, say)."""
+    try:
+        value = getattr(message, kind)
+    except Exception:  # the stdlib's MIME decoding fails in many ways on malformed parts
+        logger.warning("Inbound email with an unreadable %s part", kind)
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 class _TextRenderer(HTMLParser):

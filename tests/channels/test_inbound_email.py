@@ -261,3 +261,22 @@ def test_a_body_that_is_no_inbound_email_is_a_400(client, settings, db, body):
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
     assert not Message.objects.exists()
+
+
+def test_a_mail_whose_text_part_is_unreadable_is_taken_without_its_text(
+    client, conversation, settings
+):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    credentials = base64.b64encode(SECRET.encode()).decode()
+    payload = {
+        "FromFull": {"Email": CUSTOMER, "Name": "Ada"},
+        "ToFull": [{"Email": routing_address(conversation), "Name": ""}],
+        "TextBody": {},  # not a string: the MIME part cannot be decoded
+        "Headers": [{"Name": "Message-ID", "Value": "<odd@mail.example.com>"}],
+    }
+
+    response = client.post(
+        URL, payload, content_type="application/json", HTTP_AUTHORIZATION=f"Basic {credentials}"
+    )
+
+    assert response.status_code == 200
