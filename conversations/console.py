@@ -34,6 +34,8 @@ from conversations.operator_actions import (
     RETRY_OF,
     draft_replace,
     message_retry,
+    sandbox_say,
+    sandbox_start,
 )
 from conversations.scheduling import message_approve, message_cancel
 from conversations.services import (
@@ -50,6 +52,7 @@ from workspaces.admin import operated_workspace_ids
 VIEW = "conversations.view_conversation"
 CHANGE_CONVERSATION = "conversations.change_conversation"
 CHANGE_CONTACT = "conversations.change_contact"
+CHANGE_FLOW = "flows.change_messageflow"
 PAGE_SIZE = 50
 POLL_SECONDS = 2
 
@@ -81,6 +84,7 @@ class OperatorConsole:
         wrap = self.site.admin_view
         one = "inbox/<str:conversation_id>/"
         return [
+            path("inbox/try/<str:flow_id>", wrap(self.try_flow), name="inbox_try_flow"),
             path("inbox/", wrap(self.inbox), name="inbox"),
             path(one, wrap(self.conversation), name="inbox_conversation"),
             path(f"{one}transcript", wrap(self.transcript), name="inbox_transcript"),
@@ -94,6 +98,40 @@ class OperatorConsole:
                 name="inbox_message",
             ),
         ]
+
+    def try_flow(self, request: HttpRequest, flow_id: str) -> HttpResponse:
+        """ "Try it": the operator chats with the flow's agent as a customer would, in a
+        sandbox conversation (the real model; nothing goes to any channel). GET shows
+        it; POST says something and waits for the agent's answer."""
+        _require(request, CHANGE_FLOW)
+        workspace_ids = operated_workspace_ids(request.user)
+        flows = MessageFlow.objects.select_related("workspace", "agent")
+        if workspace_ids is not None:
+            flows = flows.filter(workspace_id__in=workspace_ids)
+        pk = parse_id(flow_id)
+        flow = flows.filter(pk=pk).first() if pk else None
+        if flow is None:
+            raise Http404("No such flow.")
+        sandbox = None
+        sandbox_id = parse_id(request.POST.get("sandbox") or request.GET.get("sandbox"))
+        if sandbox_id:
+            sandbox = Conversation.objects.filter(pk=sandbox_id, flow=flow, is_sandbox=True).first()
+        if request.method == "POST":
+            text = request.POST.get("text", "").strip()
+            if text:
+                sandbox = sandbox or sandbox_start(flow=flow)
+                _attempt(request, lambda: sandbox_say(conversation=sandbox, text=text))
+            query = f"?sandbox={sandbox.pk}" if sandbox else ""
+            return redirect(reverse("admin:inbox_try_flow", args=[flow.pk]) + query)
+        context = {
+            **self.site.each_context(request),
+            **(_transcript_context(sandbox) if sandbox else {"entries": []}),
+            "title": f"Try {flow.name}",
+            "flow": flow,
+            "sandbox": sandbox,
+            "can_change": False,
+        }
+        return TemplateResponse(request, "admin/console/try.html", context)
 
     # --- pages --------------------------------------------------------------------
 

@@ -84,7 +84,9 @@ def workspace_stats(
     }
     if not workspace_ids:
         return stats
-    recent = Message.objects.filter(workspace_id__in=workspace_ids, created_at__gte=since)
+    recent = Message.objects.filter(
+        workspace_id__in=workspace_ids, created_at__gte=since, conversation__is_sandbox=False
+    )
     reply = (
         Q(role=Role.AGENT)
         & ~Q(sender_type__in=["system", "flow"])

@@ -57,7 +57,7 @@ class InboxFilters:
 
 
 def conversations_in(workspace_ids: list | None) -> QuerySet:
-    queryset = Conversation.objects.all()
+    queryset = Conversation.objects.filter(is_sandbox=False)
     return queryset if workspace_ids is None else queryset.filter(workspace_id__in=workspace_ids)
 
 

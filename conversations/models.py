@@ -66,6 +66,9 @@ class Conversation(TimestampedModel):
     reply_started_at = models.DateTimeField(null=True, blank=True)
     last_reply_error = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # An operator trying a flow in the admin ("Try it"): never sent to any channel, left
+    # out of the inbox and the dashboard.
+    is_sandbox = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

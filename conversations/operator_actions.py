@@ -13,15 +13,17 @@ through services.message_create, and services already imports scheduling.
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.models import DeliveryStatus, Message
+from conversations.models import Conversation, DeliveryStatus, Message, Role
+from conversations.replies import conversation_post_message
 from conversations.scheduling import (
     message_cancel,
     message_route_outbound,
     message_schedule,
     send_time,
 )
-from conversations.services import message_create
+from conversations.services import conversation_create, message_create
 from core.errors import ApplicationError, Conflict
+from flows.models import MessageFlow
 
 FAILED = (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED)
 # metadata keys the copies carry, so the transcript and the inbox can tell what they are
@@ -103,3 +105,28 @@ def draft_replace(*, message: Message, text: str, by: str) -> Message:
         now = timezone.now()
         send_at = send_time(conversation.flow, now) if conversation.flow else now
         return message_schedule(message=replacement, send_at=send_at)
+
+
+# --- "Try it": a flow's agent in a sandbox conversation ---------------------------------
+
+
+def sandbox_start(*, flow: MessageFlow) -> Conversation:
+    """A conversation for an operator to try the flow's agent in: it has no contact, so
+    nothing in it is ever sent to a channel, and it is marked so the inbox and the
+    dashboard leave it out."""
+    with transaction.atomic():
+        conversation = conversation_create(workspace=flow.workspace, flow=flow)
+        Conversation.objects.filter(pk=conversation.pk).update(is_sandbox=True)
+        conversation.is_sandbox = True
+    return conversation
+
+
+def sandbox_say(*, conversation: Conversation, text: str) -> Message | None:
+    """The operator's message, as the customer, and the agent's reply written by the
+    real model (the call blocks meanwhile). Only for sandbox conversations."""
+    if not conversation.is_sandbox:
+        raise ApplicationError("Only a sandbox conversation can be tried.", code="validation_error")
+    _, reply = conversation_post_message(
+        conversation=conversation, role=Role.USER, content=text, generate=True
+    )
+    return reply

@@ -121,7 +121,7 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
         "workspace",
     )
     search_fields = ("name", "description", "prompt", "workspace__name")
-    readonly_fields = ("id", "created_at", "updated_at", "initiation_preview")
+    readonly_fields = ("id", "created_at", "updated_at", "initiation_preview", "try_it")
     actions = ("activate", "deactivate", "duplicate")
     fieldsets = (
         (
@@ -143,7 +143,15 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
         ),
         (
             "Agent and prompt",
-            {"fields": ("agent", "prompt", "initiation_message", "initiation_preview")},
+            {
+                "fields": (
+                    "agent",
+                    "prompt",
+                    "initiation_message",
+                    "initiation_preview",
+                    "try_it",
+                )
+            },
         ),
         ("Delivery", {"fields": ("sender", "human_takeover_minutes")}),
         (
@@ -190,6 +198,17 @@ class MessageFlowAdmin(WorkspaceScopedAdmin):
             reverse(f"{self.admin_site.name}:flows_messageflow_preview"),
             text,
             SAMPLE_CUSTOMER["name"],
+        )
+
+    @admin.display(description="Try it")
+    def try_it(self, obj: MessageFlow | None) -> str:
+        if not (obj and obj.pk):
+            return "Save the flow first."
+        return format_html(
+            '<a class="button" href="{}">Chat with {} as a customer</a>'
+            '<div class="help">The real model, in a sandbox: nothing is sent to anyone.</div>',
+            reverse(f"{self.admin_site.name}:inbox_try_flow", args=[obj.pk]),
+            obj.agent.name if obj.agent_id else "the agent",
         )
 
     @admin.action(description="Activate selected flows", permissions=["change"])
