@@ -235,30 +235,31 @@ def _out_of_hours(
 
 
 def contact_opt_out(*, contact: Contact, reason: str) -> bool:
-    updated = Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
-        opted_out_at=timezone.now()
-    )
-    contact.refresh_from_db()
-    if updated:
-        event_record(
-            workspace_id=contact.workspace_id,
-            type="contact.opted_out",
-            data={"contact_id": str(contact.pk), "channel": contact.channel, "reason": reason},
-        )
-        messages_cancel_pending(contact=contact, reason=f"Contact opted out ({reason}).")
-        Conversation.objects.filter(contact=contact).update(reply_due_at=None)
-    return bool(updated)
+    """The contact opts out: pending messages are canceled and no reply is owed."""
+    with transaction.atomic():
+        changed = _contact_opt(contact, opted_out=True, reason=reason)
+        if changed:
+            messages_cancel_pending(contact=contact, reason=f"Contact opted out ({reason}).")
+            Conversation.objects.filter(contact=contact).update(reply_due_at=None)
+    return changed
 
 
 def contact_opt_in(*, contact: Contact, reason: str) -> bool:
-    updated = Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=False).update(
-        opted_out_at=None
+    with transaction.atomic():
+        return _contact_opt(contact, opted_out=False, reason=reason)
+
+
+def _contact_opt(contact: Contact, *, opted_out: bool, reason: str) -> bool:
+    """Moves the contact in or out with one conditional UPDATE (so of two STOPs one
+    reports it) and records the event; False when it was so already."""
+    updated = Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=opted_out).update(
+        opted_out_at=timezone.now() if opted_out else None
     )
     contact.refresh_from_db()
     if updated:
         event_record(
             workspace_id=contact.workspace_id,
-            type="contact.opted_in",
+            type="contact.opted_out" if opted_out else "contact.opted_in",
             data={"contact_id": str(contact.pk), "channel": contact.channel, "reason": reason},
         )
     return bool(updated)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from conversations.models import Conversation, DeliveryStatus, Message, Role
 from conversations.replies import conversation_post_message
 from conversations.scheduling import (
+    draft_lock,
     message_cancel,
     message_route_outbound,
     message_schedule,
@@ -79,16 +80,7 @@ def draft_replace(*, message: Message, text: str, by: str) -> Message:
     if not text.strip():
         raise ApplicationError("The edited message is empty.", code="validation_error")
     with transaction.atomic():
-        draft = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("conversation__flow")
-            .get(pk=message.pk)
-        )
-        if draft.status != DeliveryStatus.DRAFT:
-            raise Conflict(
-                f"Only a draft can be edited; this message is {draft.status}.",
-                code="message_not_draft",
-            )
+        draft = draft_lock(message=message, doing="edited")
         message_cancel(message=draft, reason=f"Replaced by an edit ({by}).")
         conversation = draft.conversation
         replacement = message_create(

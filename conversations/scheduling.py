@@ -90,19 +90,26 @@ def message_route_outbound(*, message: Message, approved: bool) -> Message:
     return message_schedule(message=message, send_at=next_opening(timezone.now(), hours))
 
 
+def draft_lock(*, message: Message, doing: str) -> Message:
+    """The draft, re-read under its row lock (call inside a transaction); a 409 when it
+    is no longer a draft (approved, discarded or edited meanwhile)."""
+    locked = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("conversation__flow")
+        .get(pk=message.pk)
+    )
+    if locked.status != DeliveryStatus.DRAFT:
+        raise Conflict(
+            f"Only a draft can be {doing}; this message is {locked.status}.",
+            code="message_not_draft",
+        )
+    return locked
+
+
 def message_approve(*, message: Message) -> Message:
     """A draft approved by an operator: scheduled by its flow's delay and hours."""
     with transaction.atomic():
-        locked = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("conversation__flow")
-            .get(pk=message.pk)
-        )
-        if locked.status != DeliveryStatus.DRAFT:
-            raise Conflict(
-                f"Only a draft can be sent; this message is {locked.status}.",
-                code="message_not_draft",
-            )
+        locked = draft_lock(message=message, doing="sent")
         flow = locked.conversation.flow
         now = timezone.now()
         send_at = send_time(flow, now) if flow else now
