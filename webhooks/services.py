@@ -28,6 +28,7 @@ from conversations.events import event_record, events_sequence
 from conversations.models import Event
 from conversations.payloads import iso
 from core import jobs
+from core.db import cache_backend, redis_client
 from core.errors import Conflict
 from core.models import update_fields
 from core.retry import backoff, nominal_delay
@@ -138,33 +139,41 @@ def _endpoint_disable(*, endpoint_id: uuid.UUID, reason: str) -> None:
 # costs one fan-out task that finds no endpoint.
 HAS_ENDPOINT_SECONDS = 60
 CHANGED_SECONDS = 10
-_CHANGED = "changed"
+_YES, _NO, _CHANGED = 1, 0, -1  # integers: Redis stores them as they are, unpickled
 
 
 def _has_endpoint_key(workspace_id: uuid.UUID) -> str:
     return f"webhooks:has_endpoint:{workspace_id}"
 
 
+def _cached(key: str) -> int | None:
+    backend = cache_backend()
+    client = redis_client(backend)  # one round trip without Django's per-call client
+    if client is None:
+        return backend.get(key)
+    value = client.get(backend.make_and_validate_key(key))
+    return None if value is None else int(value)
+
+
 def workspace_has_endpoint(workspace_id: uuid.UUID) -> bool:
     """Whether the workspace has an enabled endpoint, from the cache when it can be."""
     key = _has_endpoint_key(workspace_id)
     try:
-        cached = cache.get(key)
+        cached = _cached(key)
     except Exception:  # the cache is down: the database answers, as it did before
         cached = _CHANGED
-    if cached in ("yes", "no"):
-        return cached == "yes"
+    if cached in (_YES, _NO):
+        return cached == _YES
     found = WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True).exists()
     if cached is None:
         with contextlib.suppress(Exception):
-            cache.add(key, "yes" if found else "no", HAS_ENDPOINT_SECONDS)
+            cache.add(key, _YES if found else _NO, HAS_ENDPOINT_SECONDS)
     return found
 
 
 def _endpoints_changed(workspace_id: uuid.UUID) -> None:
-    key = _has_endpoint_key(workspace_id)
     try:
-        cache.set(key, _CHANGED, CHANGED_SECONDS)
+        cache.set(_has_endpoint_key(workspace_id), _CHANGED, CHANGED_SECONDS)
     except Exception:
         logger.warning(
             "The cache is unreachable: endpoint changes show within %d s",

@@ -5,8 +5,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -14,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from core.db import cache_backend, redis_client
 from core.errors import INVALID_TOKEN
 from workspaces.models import ApiKey
 from workspaces.services import api_key_authenticate
@@ -119,9 +119,9 @@ def _parse_rate(rate: str) -> tuple[int, int]:
 def _count_hit(key: str, period: int) -> int:
     """Adds one to the window's counter and returns it: INCR and EXPIRE in one round
     trip on Redis; add-then-incr on the embedded file cache."""
-    backend = caches[DEFAULT_CACHE_ALIAS]  # `cache` is a proxy: never a RedisCache itself
-    if isinstance(backend, RedisCache):
-        client = backend._cache.get_client(write=True)
+    backend = cache_backend()
+    client = redis_client(backend)
+    if client is not None:
         full_key = backend.make_and_validate_key(key)
         pipe = client.pipeline(transaction=False)
         pipe.incr(full_key)
