@@ -5,8 +5,9 @@ UV := $(BIN)/uv
 UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install lint format schema clean
+.PHONY: run test install lint format schema bench clean
 
 $(UV):
 	python3 -m venv $(VENV)
@@ -35,6 +36,13 @@ format: install
 
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+# Every benchmark in bench/ with its progress, then one table (docs/operations.md has the
+# figures). Needs PostgreSQL and Redis on localhost; wrk comes from Debian's package.
+bench: install
+	@command -v wrk >/dev/null || { echo "Installing wrk (Debian's package)"; \
+		$(SUDO) apt-get install -y wrk || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }; }
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

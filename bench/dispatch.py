@@ -99,12 +99,22 @@ def main() -> None:
     django.setup()
     from django.db import connection, transaction
 
+    from channels.models import MAX_PER_SECOND, Sender
     from conversations.models import Contact, Conversation, DeliveryStatus, Message
     from conversations.scheduling import message_schedule
     from tests.factories import MessageFlowFactory
     from workspaces.models import Workspace
 
     workspace = Workspace.objects.create(name="bench")
+    # The scheduler's own throughput, not a number's carrier limit: the default sender
+    # allows the most a sender may (a long code alone is held to 1/s, channels.throttle).
+    Sender.objects.create(
+        workspace=workspace,
+        channel="SMS",
+        address=env["TWILIO_FROM_NUMBER"],
+        is_default=True,
+        max_per_second=MAX_PER_SECOND,
+    )
     flow = MessageFlowFactory(workspace=workspace, is_active=True, message_channel="SMS")
     contact = Contact.objects.create(workspace=workspace, channel="SMS", address="+14155550123")
     conversation = Conversation.objects.create(
