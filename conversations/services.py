@@ -155,13 +155,15 @@ def message_create(
         output_tokens=output_tokens,
         provider_message_id=provider_message_id,
     )
-    _conversation_touch(conversation.pk)
     event_record(
         workspace_id=conversation.workspace_id,
         type="message.created",
         conversation_id=conversation.pk,
         data=payloads.message_event(message, conversation),
     )
+    # Last, so the conversation's row lock (which the caller's transaction then holds) is
+    # taken as late as it can be: writers to one conversation queue on it until commit.
+    _conversation_touch(conversation.pk)
     return message
 
 
