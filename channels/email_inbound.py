@@ -89,7 +89,9 @@ def addr(address: object) -> str:
 def recipients(message: AnymailInboundMessage) -> set[str]:
     # The envelope recipient covers Bcc and forwarding, where the headers name others.
     found = {addr(a) for a in [*message.to, *message.cc, *message.bcc]}
-    found.add((message.envelope_recipient or "").strip().lower())
+    envelope = message.envelope_recipient
+    if isinstance(envelope, str):
+        found.add(envelope.strip().lower())
     return found - {""}
 
 

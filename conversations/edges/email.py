@@ -34,14 +34,15 @@ def email_received(
         logger.error("Inbound email from %s ignored: ANYMAIL_WEBHOOK_SECRET is not set", esp_name)
         return
     message: AnymailInboundMessage = event.message
-    from_address = addr(message.from_email)
-    # The RFC Message-ID is the same on every retry; the provider's own id is the fallback.
-    message_id = (message["Message-ID"] or event.event_id or "").strip()[:255]
+    try:
+        read = _read(message, event)
+    except Exception:  # a provider's malformed fields fail in anymail and the stdlib alike
+        logger.warning("Inbound email via %s that cannot be read: ignored", esp_name, exc_info=True)
+        return
+    from_address, message_id, to_addresses, text = read
     if not from_address or not message_id:
         logger.warning("Inbound email via %s without From or Message-ID ignored", esp_name)
         return
-    to_addresses = recipients(message)
-    text = reply_text(message)
 
     conversation = _by_reply_address(to_addresses)
     if conversation is not None:
@@ -79,6 +80,20 @@ def email_received(
         from_address,
         ", ".join(sorted(to_addresses)),
     )
+
+
+def _read(message: AnymailInboundMessage, event: AnymailInboundEvent) -> tuple:
+    """(from, message id, recipients, the customer's new text), as text PostgreSQL can
+    store (no U+0000)."""
+
+    def clean(value: object) -> str:
+        return value.replace("\x00", "") if isinstance(value, str) else ""
+
+    from_address = clean(addr(message.from_email))
+    # The RFC Message-ID is the same on every retry; the provider's own id is the fallback.
+    message_id = clean(message["Message-ID"] or event.event_id or "").strip()[:255]
+    to_addresses = {clean(address) for address in recipients(message)} - {""}
+    return from_address, message_id, to_addresses, clean(reply_text(message))
 
 
 def _by_reply_address(addresses: set[str]) -> Conversation | None:

@@ -280,3 +280,26 @@ def test_a_mail_whose_text_part_is_unreadable_is_taken_without_its_text(
     )
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [{"OriginalRecipient": [None, None]}, {"TextBody": "hi\u0000there"}, {"FromFull": {}}],
+    ids=["recipient-list", "nul-in-text", "no-sender"],
+)
+def test_odd_fields_of_a_parsed_mail_never_give_a_500(client, conversation, settings, odd):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    credentials = base64.b64encode(SECRET.encode()).decode()
+    payload = {
+        "FromFull": {"Email": CUSTOMER, "Name": "Ada"},
+        "ToFull": [{"Email": routing_address(conversation), "Name": ""}],
+        "TextBody": "Thursday works.",
+        "Headers": [{"Name": "Message-ID", "Value": "<odd2@mail.example.com>"}],
+        **odd,
+    }
+
+    response = client.post(
+        URL, payload, content_type="application/json", HTTP_AUTHORIZATION=f"Basic {credentials}"
+    )
+
+    assert response.status_code in (200, 400)  # taken, or refused as malformed
