@@ -8,8 +8,8 @@ Life of a campaign:
 2. `campaign_prepare` (a worker): checks every row (address for the flow's channel,
    the dynamic values the message uses, the time zone given) and marks duplicates (the
    first row of an address is kept); bad rows are skipped with their reason.
-3. `campaign_start` at `send_at`: status running, `campaign.started`, and a
-   `campaigns.create_batch` task per CAMPAIGN_BATCH_SIZE rows.
+3. `campaign_start` at `send_at`: status running, `campaign.started`, and a chain of
+   `campaigns.create_batch` tasks, CAMPAIGN_BATCH_SIZE rows each, one after the other.
 4. `campaign_create_batch`: each row becomes a seed 000 conversation and message
    (conversations.outbound.messages_generate, in one transaction per batch); opted-out
    contacts are skipped. Messages carry `campaign_id` in their metadata: delivery paces
@@ -65,7 +65,7 @@ SkipReason = CampaignRecipient.SkipReason
 
 # A worker preparing a campaign holds it this long; after that another may take over.
 PREPARE_LEASE = timedelta(minutes=5)
-# Rows still pending this long after their batches were handed out: handed out again.
+# Rows still pending this long after the last batch: the chain is started again.
 BATCH_LEASE = timedelta(seconds=60)
 # How many messages one cancel task cancels before it hands on to the next.
 CANCEL_CHUNK = 500
@@ -304,29 +304,31 @@ def campaign_prepare(*, campaign_id: str) -> bool:
 # --- Start and batches --------------------------------------------------------------
 
 
-def _pending_ranges(campaign: Campaign) -> list[tuple[int, int]]:
+def _next_range(campaign_id: object, after: int = 0) -> tuple[int, int] | None:
+    """The positions of the next CAMPAIGN_BATCH_SIZE pending rows after `after`."""
     positions = list(
-        CampaignRecipient.objects.filter(campaign=campaign, state=State.PENDING)
+        CampaignRecipient.objects.filter(
+            campaign_id=campaign_id, state=State.PENDING, position__gt=after
+        )
         .order_by("position")
-        .values_list("position", flat=True)
+        .values_list("position", flat=True)[: settings.CAMPAIGN_BATCH_SIZE]
     )
-    size = settings.CAMPAIGN_BATCH_SIZE
-    return [
-        (positions[start], positions[min(start + size, len(positions)) - 1])
-        for start in range(0, len(positions), size)
-    ]
+    return (positions[0], positions[-1]) if positions else None
 
 
 def _hand_out_batches(campaign: Campaign) -> None:
-    """A create_batch task per range of pending rows, once the caller's transaction
-    commits; the tick hands them out again if they get lost."""
+    """Starts the campaign's chain of create_batch tasks once the caller's transaction
+    commits: one batch at a time, each handing on to the next. Making messages is far
+    faster than sending them, so one at a time keeps ahead of the senders without
+    taking every worker's CPU at once (a reply being written meanwhile needs some);
+    the tick starts the chain again if a task gets lost."""
     campaign_id = str(campaign.pk)
-    ranges = _pending_ranges(campaign)
     Campaign.objects.filter(pk=campaign.pk).update(batches_at=timezone.now())
 
     def enqueue() -> None:
-        for first, last in ranges:
-            jobs.enqueue("campaigns.create_batch", [campaign_id, first, last])
+        found = _next_range(campaign_id)
+        if found is not None:
+            jobs.enqueue("campaigns.create_batch", [campaign_id, *found])
 
     transaction.on_commit(enqueue)
 
@@ -373,19 +375,25 @@ def _flow_problem(flow: MessageFlow | None) -> str:
 
 def campaign_create_batch(*, campaign_id: str, first: int, last: int) -> int:
     """Turns the pending rows `first`..`last` (positions) into conversations and
-    messages, in one transaction. Returns how many messages it created. Safe to run
-    twice: rows are claimed (FOR UPDATE SKIP LOCKED) and only pending ones taken."""
-    problem = ""
+    messages, in one transaction, then hands on to the next rows. Returns how many
+    messages it created. Safe to run twice: rows are claimed (FOR UPDATE SKIP LOCKED)
+    and only pending ones taken."""
     with transaction.atomic():
         campaign = _lock_shared(campaign_id)
         if campaign is None or campaign.status != Status.RUNNING:
             return 0
         flow = campaign.flow
         problem = _flow_problem(flow)
-        if not problem:
-            return _create_messages(campaign, flow, first, last)
-    campaign_pause(campaign=Campaign.objects.get(pk=campaign_id), reason=problem)
-    return 0
+        created = 0 if problem else _create_messages(campaign, flow, first, last)
+    if problem:
+        campaign_pause(campaign=Campaign.objects.get(pk=campaign_id), reason=problem)
+        return 0
+    # Outside the batch's transaction: it holds the campaign FOR SHARE.
+    Campaign.objects.filter(pk=campaign_id).update(batches_at=timezone.now())
+    found = _next_range(campaign_id, after=last)
+    if found is not None:
+        jobs.enqueue("campaigns.create_batch", [campaign_id, *found])
+    return created
 
 
 def _create_messages(campaign: Campaign, flow: MessageFlow, first: int, last: int) -> int:
@@ -402,28 +410,35 @@ def _create_messages(campaign: Campaign, flow: MessageFlow, first: int, last: in
             checked.append((row, _check(flow, row.to, row.customer_details, row.dynamic)))
         except ApplicationError as exc:  # the flow's message changed since the check
             row.state, row.skip_reason, row.error = State.SKIPPED, _skip_reason(exc), exc.message
-    results = messages_generate(
+    created = 0
+
+    def record(results: list) -> None:
+        nonlocal created
+        for (row, _), result in zip(checked, results, strict=True):
+            if result.refusal is not None:
+                row.state, row.skip_reason = State.SKIPPED, SkipReason.OPTED_OUT
+                row.error = result.refusal.message
+            else:
+                row.state = State.CREATED
+                row.conversation, row.message = result.conversation, result.message
+                created += 1
+        now = timezone.now()
+        for row in rows:
+            row.updated_at = now
+        CampaignRecipient.objects.bulk_update(
+            rows, ["state", "skip_reason", "error", "conversation", "message", "updated_at"]
+        )
+
+    messages_generate(
         workspace=campaign.workspace,
         flow=flow,
         recipients=[recipient for _, recipient in checked],
         autopilot=campaign.autopilot,
         metadata={BULK_KEY: str(campaign.pk)},
         enqueue_each=False,
-    )
-    created = 0
-    for (row, _), result in zip(checked, results, strict=True):
-        if result.refusal is not None:
-            row.state, row.skip_reason = State.SKIPPED, SkipReason.OPTED_OUT
-            row.error = result.refusal.message
-        else:
-            row.state = State.CREATED
-            row.conversation, row.message = result.conversation, result.message
-            created += 1
-    now = timezone.now()
-    for row in rows:
-        row.updated_at = now
-    CampaignRecipient.objects.bulk_update(
-        rows, ["state", "skip_reason", "error", "conversation", "message", "updated_at"]
+        # The rows are written before the events, which hold the workspace's event lock
+        # until commit (a reply being stored meanwhile waits for it).
+        before_events=record,
     )
     return created
 

@@ -209,7 +209,12 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_ROUTES = {
     "conversations.generate_reply": {"queue": "llm"},
     "conversations.send_message": {"queue": "delivery"},
-    "conversations.send_messages": {"queue": "delivery"},
+    # Batches (the sweep's, a campaign's deferred messages) after single sends (a reply
+    # to a customer who just wrote): Redis hands out priority 0 before 9 on every queue.
+    "conversations.send_messages": {"queue": "delivery", "priority": 9},
+    "campaigns.prepare": {"queue": "default", "priority": 9},
+    "campaigns.create_batch": {"queue": "default", "priority": 9},
+    "campaigns.cancel_messages": {"queue": "default", "priority": 9},
     "webhooks.fan_out": {"queue": "webhooks"},
     "webhooks.deliver": {"queue": "webhooks"},
     "webhooks.sweep": {"queue": "webhooks"},
@@ -252,6 +257,10 @@ DELIVERY_THREADS = env.int("DELIVERY_THREADS", default=8)
 # Sends per second of an email sender without a max of its own (SMS senders default by
 # kind: long code 1, toll-free 3, short code 100; channels.throttle).
 EMAIL_MAX_PER_SECOND = env.float("EMAIL_MAX_PER_SECOND", default=10.0)
+# The share of every sender's rate left unused: a worker takes its slot a few
+# milliseconds (on a busy machine, tenths of a second) before Twilio receives the
+# request, and such jitter must not put more than maxPerSecond into Twilio's second.
+SENDER_RATE_HEADROOM = env.float("SENDER_RATE_HEADROOM", default=0.1)
 # Campaigns: the largest upload (a CSV of 50,000 rows is ~3 MB), the most recipients in
 # one campaign, how many recipients one worker task turns into messages, and how often
 # at most a running campaign reports its progress (seconds).

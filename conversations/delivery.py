@@ -14,10 +14,12 @@ queue overflow in a status callback) slows the sender down the same way.
 """
 
 import logging
+import math
 import time
 import uuid
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -62,9 +64,14 @@ MIN_VALIDITY = 60
 # the API, 30001 (queue overflow) in a status callback.
 RATE_ERROR_CODES = frozenset({"20429", "429", "30001"})
 QUEUE_OVERFLOW_CODE = "30001"
-# A campaign's message goes back this long before its place in the deferred queue, so
-# the sweep (every 2 s) hands it out in time to plan it within the horizon.
-RETURN_LEAD = throttle.HORIZON / 2
+# A campaign's message deferred for its sender's rate is due again this long before its
+# place in the sender's queue: the sweep (every 2 s, its batches after single sends in
+# the queue) hands it out in time to plan it within the horizon (throttle.HORIZON, more
+# than the sweep's period). No task per deferred message: a task waiting in a worker
+# for its countdown would sit ahead of a reply there.
+RETURN_LEAD = 2.0
+# Deferred messages are written back a statement per slice of this many seconds.
+RETURN_BUCKET = 0.5
 # A message's metadata key that marks it as bulk (a campaign's).
 BULK_KEY = "campaign_id"
 
@@ -170,11 +177,15 @@ def deliver_batch(message_ids: list[str]) -> dict[str, str]:
             outcomes[str(message.pk)] = early
         else:
             ready.append(message)
+    planned, deferred = _plan_bulk(ready)
+    for message in deferred:
+        outcomes[str(message.pk)] = "deferred"
+    ready = [message for message in ready if message.pk not in {m.pk for m in deferred}]
     if len(ready) > 1 and not connection.in_atomic_block:
         with ThreadPoolExecutor(max_workers=settings.DELIVERY_THREADS) as pool:
-            results = list(pool.map(lambda m: _attempt_in_thread(m, now), ready))
+            results = list(pool.map(lambda m: _attempt_in_thread(m, now, planned), ready))
     else:  # one message, or inside a transaction other threads could not see
-        results = [_attempt(message, now) for message in ready]
+        results = [_attempt(message, now, planned) for message in ready]
     sent = []
     for message, (outcome, provider_id, status) in zip(ready, results, strict=True):
         outcomes[str(message.pk)] = outcome
@@ -209,38 +220,75 @@ def _before_send(message: Message, now: datetime) -> str:
 def _put_back(message: Message, seconds: float, **fields: object) -> None:
     """Back to `scheduled`, `seconds` from now, without counting an attempt: the
     sender had no slot for it, which says nothing about the message. A reply gets its
-    own task at that time; a campaign's message is left to the sweep."""
+    own task at that time; a campaign's message is the sweep's again."""
     now = timezone.now()
     send_at = now + timedelta(seconds=max(0.0, seconds))
-    soon = not is_bulk(message) and seconds <= jobs.MAX_COUNTDOWN
+    task = not is_bulk(message) and seconds <= jobs.MAX_COUNTDOWN
     moved = Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.SCHEDULED,
         send_at=send_at,
-        enqueued_at=send_at if soon else None,
+        enqueued_at=send_at if task else None,
         send_attempts=F("send_attempts") - 1,
         updated_at=now,
         **fields,
     )
-    if moved and soon:
+    if moved and task:
         message_id = str(message.pk)
         transaction.on_commit(lambda: enqueue_send(message_id, send_at))
 
 
-def _wait_for_slot(message: Message, pace: throttle.Pace) -> bool:
+def _slice(at: datetime) -> datetime:
+    start = math.floor(at.timestamp() / RETURN_BUCKET) * RETURN_BUCKET
+    return datetime.fromtimestamp(start, tz=UTC)
+
+
+def _plan_bulk(messages: list[Message]) -> tuple[dict, list[Message]]:
+    """The batch's campaign messages, sender by sender in one throttle call each:
+    ({message pk: (pace, the monotonic instant of its slot)} of those planned within the
+    horizon, the others). The
+    others go back to `scheduled`, due RETURN_LEAD before their places in the sender's
+    queue, a statement per slice of RETURN_BUCKET seconds: a backlog of thousands costs
+    a few statements per batch, not a round trip per message."""
+    by_pace: dict[throttle.Pace, list[Message]] = defaultdict(list)
+    for message in messages:
+        if is_bulk(message):
+            by_pace[sender_pace(message.conversation.flow)].append(message)
+    planned: dict = {}
+    deferred: list[Message] = []
+    now = timezone.now()
+    slices: dict[datetime, list[object]] = defaultdict(list)
+    for pace, group in by_pace.items():
+        for message, slot in zip(group, throttle.plan(pace, count=len(group)), strict=True):
+            if slot.go:
+                # When, not how long: a thread may take it up only after another message.
+                planned[message.pk] = (pace, time.monotonic() + slot.wait)
+            else:
+                deferred.append(message)
+                due = now + timedelta(seconds=max(0.0, slot.wait - RETURN_LEAD))
+                slices[_slice(due)].append(message.pk)
+    for send_at, ids in slices.items():
+        Message.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.SCHEDULED,
+            send_at=send_at,
+            enqueued_at=None,  # the sweep's again
+            send_attempts=F("send_attempts") - 1,  # pacing is not an attempt
+            updated_at=now,
+        )
+    return planned, deferred
+
+
+def _wait_for_slot(message: Message, pace: throttle.Pace, planned: float | None) -> bool:
     """Sleeps until the message's sender has a slot for it and returns True; or puts
-    the message back for later and returns False."""
-    if not is_bulk(message):
+    the message back for later and returns False. `planned`: a campaign message's
+    planned instant (time.monotonic(), _plan_bulk)."""
+    if planned is None:
         slot = throttle.reply(pace)
         if not slot.go:
             _put_back(message, slot.wait)
             return False
         time.sleep(slot.wait)
         return True
-    slot = throttle.plan(pace)
-    if not slot.go:
-        _put_back(message, slot.wait - RETURN_LEAD)
-        return False
-    time.sleep(slot.wait)
+    time.sleep(max(0.0, planned - time.monotonic()))
     # Replies may have taken the planned slot meanwhile: wait for the next free one,
     # but never longer than a horizon more.
     deadline = time.monotonic() + throttle.HORIZON
@@ -253,20 +301,20 @@ def _wait_for_slot(message: Message, pace: throttle.Pace) -> bool:
     return taken.go
 
 
-def _attempt_in_thread(message: Message, now: datetime) -> tuple[str, str, str]:
+def _attempt_in_thread(message: Message, now: datetime, planned: dict) -> tuple[str, str, str]:
     try:
-        return _attempt(message, now)
+        return _attempt(message, now, planned)
     finally:
         connection.close()  # this thread's connection goes back to the pool
 
 
-def _attempt(message: Message, now: datetime) -> tuple[str, str, str]:
+def _attempt(message: Message, now: datetime, planned: dict) -> tuple[str, str, str]:
     """One provider call: ("sent", provider id, status), or another outcome already
     recorded here (errors are rare; each is handled on its own)."""
     conversation = message.conversation
     flow, contact = conversation.flow, conversation.contact
-    pace = sender_pace(flow)
-    if not _wait_for_slot(message, pace):
+    pace, wait = planned.get(message.pk, (sender_pace(flow), None))
+    if not _wait_for_slot(message, pace, wait):
         return "deferred", "", ""
     now = timezone.now()
     try:

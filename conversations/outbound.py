@@ -7,6 +7,7 @@ with a handful of statements (contacts, conversations, messages and their events
 in one INSERT), so a batch of hundreds holds the workspace's event lock for one INSERT,
 not for hundreds of round trips."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -190,6 +191,7 @@ def messages_generate(
     now: datetime | None = None,
     metadata: dict | None = None,
     enqueue_each: bool = True,
+    before_events: Callable[[list[Generated]], None] | None = None,
 ) -> list[Generated]:
     """The flow's opening message to each recipient, in one transaction: the contact is
     upserted by address (with the customer's details), the open conversation for
@@ -200,10 +202,14 @@ def messages_generate(
 
     `enqueue_each`: a send task per due message after commit (one recipient: the seed's
     endpoint); otherwise the sweep (every 2 s) takes them, in batches. `metadata` is
-    stored on every message (a campaign marks its own)."""
+    stored on every message (a campaign marks its own). `before_events(results)` runs
+    in the transaction once the rows are written, before the events: those take the
+    workspace's lock until commit, so a caller's own writes belong there, not after."""
     now = now or timezone.now()
     results = [Generated() for _ in recipients]
     if not recipients:
+        if before_events is not None:
+            before_events(results)
         return results
     with transaction.atomic():
         contacts = _contacts(workspace, flow.message_channel, recipients, now)
@@ -219,6 +225,8 @@ def messages_generate(
             else:
                 kept.append(index)
         if not kept:
+            if before_events is not None:
+                before_events(results)
             return results
         kept_contacts = {
             contacts[recipients[i].address].pk: contacts[recipients[i].address] for i in kept
@@ -296,6 +304,8 @@ def messages_generate(
         Conversation.objects.filter(pk__in={m.conversation_id for m in messages}).update(
             updated_at=now
         )
+        if before_events is not None:
+            before_events(results)
         events_record(workspace_id=workspace.pk, events=events)
         if enqueue_each:
             for message in messages:

@@ -135,20 +135,25 @@ def test_a_completed_campaign_cannot_be_paused_or_canceled(api_client, flow, wor
 
 
 def test_a_flow_deactivated_midway_pauses_the_campaign_saying_why(
-    api_client, flow, workers, settings
+    api_client, flow, settings, monkeypatch
 ):
+    from campaigns import services
+
+    handed_on = []
+    monkeypatch.setattr(
+        services.jobs, "enqueue", lambda name, args, at=None: handed_on.append(args)
+    )
     settings.CAMPAIGN_BATCH_SIZE = 1
     response = create(api_client, flow, recipients("+14155550101", "+14155550102"))
-    from campaigns.services import campaign_create_batch, campaign_start
-
     campaign_id = response.json()["_id"]
     Campaign.objects.filter(pk=campaign_id).update(prepared_at=timezone.now())
-    campaign_start(campaign_id=campaign_id)
-    assert campaign_create_batch(campaign_id=campaign_id, first=1, last=1) == 1
+    services.campaign_start(campaign_id=campaign_id)
+
+    assert services.campaign_create_batch(campaign_id=campaign_id, first=1, last=1) == 1
+    assert handed_on == [[campaign_id, 2, 2]]  # the next batch, one at a time
     flow.is_active = False
     flow.save()
-
-    assert campaign_create_batch(campaign_id=campaign_id, first=2, last=2) == 0
+    assert services.campaign_create_batch(campaign_id=campaign_id, first=2, last=2) == 0
 
     campaign = api_client.get(f"{URL}/{campaign_id}").json()
     assert campaign["status"] == "paused"

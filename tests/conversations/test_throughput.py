@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,10 +16,17 @@ from hypothesis import strategies as st
 from channels import sms, throttle
 from channels.models import Sender, SenderThrottle
 from conversations import delivery, scheduling
-from conversations.models import Contact, Conversation, DeliveryStatus, Event
+from conversations.models import Contact, Conversation, DeliveryStatus, Event, Message
 from conversations.services import message_create
 from tests.factories import MessageFlowFactory
 from tests.fakes.twilio import twilio_error
+
+
+@pytest.fixture(autouse=True)
+def _exact_rates(settings):
+    """The arithmetic below is checked at the senders' exact rates."""
+    settings.SENDER_RATE_HEADROOM = 0.0
+
 
 # --- Defaults by kind ----------------------------------------------------------------
 
@@ -47,32 +55,36 @@ ops = st.lists(
     st.tuples(
         st.sampled_from([throttle.REPLY, throttle.PLAN, throttle.TAKE]),
         st.floats(0, 0.5),  # time passing before the call
+        st.integers(1, 6),  # messages planned at once
     ),
     min_size=1,
     max_size=200,
 )
+LIMITS = {throttle.REPLY: 10.0, throttle.PLAN: 1.5, throttle.TAKE: 0.0}
 
 
-def _grants(sequence: list, interval: float) -> tuple[list[float], list[tuple[str, float]]]:
-    """Runs `sequence`; returns the instants slots were granted at, and each reply's
-    wait."""
-    state, now, granted, replies = throttle.State(), 1000.0, [], []
-    for op, gap in sequence:
+def _call(state: throttle.State, op: str, now: float, interval: float, count: int) -> list:
+    count = count if op == throttle.PLAN else 1
+    return throttle.step(state, now=now, op=op, interval=interval, limit=LIMITS[op], count=count)
+
+
+def _grants(sequence: list, interval: float) -> list[float]:
+    """Runs `sequence`; returns the instants slots were granted at (replies' reserved
+    slots and bulk takes: what would be sent)."""
+    state, now, granted = throttle.State(), 1000.0, []
+    for op, gap, count in sequence:
         now += gap
-        limit = {throttle.REPLY: 10.0, throttle.PLAN: 3.0, throttle.TAKE: 0.0}[op]
-        slot = throttle.step(state, now=now, op=op, interval=interval, limit=limit)
-        if slot.go and op in (throttle.REPLY, throttle.TAKE):
-            granted.append(now + slot.wait)
-        if op == throttle.REPLY:
-            replies.append((op, slot.wait))
-    return sorted(granted), replies
+        for slot in _call(state, op, now, interval, count):
+            if slot.go and op in (throttle.REPLY, throttle.TAKE):
+                granted.append(now + slot.wait)
+    return sorted(granted)
 
 
 @settings(max_examples=300, deadline=None)
 @given(sequence=ops, per_second=st.sampled_from([1.0, 3.0, 20.0, 100.0]))
 def test_no_two_sends_are_closer_than_the_interval_whatever_the_mix(sequence, per_second):
     interval = 1.0 / per_second
-    granted, _ = _grants(sequence, interval)
+    granted = _grants(sequence, interval)
 
     gaps = [b - a for a, b in itertools.pairwise(granted)]
     assert all(gap >= interval - 1e-9 for gap in gaps)
@@ -86,11 +98,11 @@ def test_no_two_sends_are_closer_than_the_interval_whatever_the_mix(sequence, pe
 def test_a_reply_waits_at_most_one_interval_behind_any_amount_of_bulk(bulk, per_second):
     interval = 1.0 / per_second
     state, now = throttle.State(), 1000.0
-    for _ in range(bulk):  # bulk plans as far as its horizon and takes what is free
-        throttle.step(state, now=now, op=throttle.PLAN, interval=interval, limit=3.0)
-        throttle.step(state, now=now, op=throttle.TAKE, interval=interval)
+    # Bulk plans as far as its horizon, defers the rest and takes what is free.
+    _call(state, throttle.PLAN, now, interval, bulk)
+    _call(state, throttle.TAKE, now, interval, 1)
 
-    reply = throttle.step(state, now=now, op=throttle.REPLY, interval=interval, limit=10.0)
+    [reply] = _call(state, throttle.REPLY, now, interval, 1)
 
     assert reply.go
     assert reply.wait <= interval + 1e-9
@@ -98,13 +110,13 @@ def test_a_reply_waits_at_most_one_interval_behind_any_amount_of_bulk(bulk, per_
 
 def test_bulk_beyond_the_horizon_is_deferred_in_a_queue_spaced_by_the_interval():
     state, now, interval = throttle.State(), 1000.0, 0.5
-    planned = [
-        throttle.step(state, now=now, op=throttle.PLAN, interval=interval, limit=3.0)
-        for _ in range(10)
-    ]
 
-    assert [p.go for p in planned] == [True] * 7 + [False] * 3
-    assert [p.wait for p in planned[7:]] == [3.5, 4.0, 4.5]
+    planned = _call(state, throttle.PLAN, now, interval, 6)
+    later = _call(state, throttle.PLAN, now, interval, 2)
+
+    assert [p.go for p in planned] == [True] * 4 + [False] * 2
+    assert [p.wait for p in planned] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert [(p.go, p.wait) for p in later] == [(False, 3.0), (False, 3.5)]
 
 
 def test_a_penalty_holds_every_slot_until_it_has_passed():
@@ -112,8 +124,8 @@ def test_a_penalty_holds_every_slot_until_it_has_passed():
 
     throttle.step(state, now=1000.0, op=throttle.PENALIZE, interval=1.0, limit=5.0)
 
-    assert throttle.step(state, now=1001.0, op=throttle.TAKE, interval=1.0).wait == 4.0
-    assert throttle.step(state, now=1001.0, op=throttle.REPLY, interval=1.0, limit=10).wait == 4.0
+    assert _call(state, throttle.TAKE, 1001.0, 1.0, 1)[0].wait == 4.0
+    assert _call(state, throttle.REPLY, 1001.0, 1.0, 1)[0].wait == 4.0
 
 
 @settings(max_examples=25, deadline=None)
@@ -126,13 +138,12 @@ def test_the_redis_script_is_the_same_arithmetic(sequence):
         pytest.skip("needs Redis (REDIS_URL)")
     pace = throttle.Pace(key=f"test:{time.monotonic_ns()}", per_second=4.0)
     state, now = throttle.State(), 1_700_000_000.0
-    for op, gap in sequence:
+    for op, gap, count in sequence:
         now += gap
-        limit = {throttle.REPLY: 10.0, throttle.PLAN: 3.0, throttle.TAKE: 0.0}[op]
-        expected = throttle.step(state, now=now, op=op, interval=pace.interval, limit=limit)
-        got = throttle._redis_step(pace, op, limit, now=now)
-        assert got.go == expected.go
-        assert got.wait == pytest.approx(expected.wait, abs=1e-3)
+        expected = _call(state, op, now, pace.interval, count)
+        got = throttle._redis_step(pace, op, LIMITS[op], len(expected), now=now)
+        assert [slot.go for slot in got] == [slot.go for slot in expected]
+        assert [slot.wait for slot in got] == pytest.approx([s.wait for s in expected], abs=1e-6)
 
 
 # --- Across workers ------------------------------------------------------------------
@@ -147,6 +158,7 @@ def _hammer(pace: throttle.Pace, threads: int, each: int) -> list[float]:
             slot = throttle.reply(pace)
             with lock:
                 granted.append(slot.at)  # on the deciding clock
+        connection.close()  # this thread's, opened by the database fallback
 
     started = [threading.Thread(target=worker) for _ in range(threads)]
     for thread in started:
@@ -228,8 +240,7 @@ def test_a_campaign_message_beyond_the_horizon_goes_back_for_later_not_failed(
     flow, fake_twilio, monkeypatch
 ):
     pace = delivery.sender_pace(flow)
-    for _ in range(int(throttle.HORIZON * 2) + 1):  # the plan is full for the horizon
-        throttle.plan(pace)
+    throttle.plan(pace, count=int(throttle.HORIZON * 2) + 1)  # the horizon is full
     message = _due(flow, campaign=True)
 
     assert delivery.deliver(message.pk) == "deferred"
@@ -243,16 +254,48 @@ def test_a_campaign_message_beyond_the_horizon_goes_back_for_later_not_failed(
     assert not Event.objects.filter(type="message.failed").exists()
 
 
+def test_deferred_campaign_messages_are_the_sweeps_again_spaced_by_their_places(
+    flow, monkeypatch, django_capture_on_commit_callbacks
+):
+    enqueued = []
+    monkeypatch.setattr(
+        delivery.jobs, "enqueue", lambda name, args, at=None: enqueued.append((name, args, at))
+    )
+    pace = delivery.sender_pace(flow)  # 2 per second: places half a second apart
+    throttle.plan(pace, count=int(throttle.HORIZON * 2) + 1)  # the horizon is full
+    messages = [_due(flow, campaign=True, address=f"+1415555012{n}") for n in range(3)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = delivery.deliver_batch([str(m.pk) for m in messages])
+
+    assert set(outcomes.values()) == {"deferred"}
+    assert enqueued == []  # no task waiting in a worker ahead of the replies
+    back = sorted(Message.objects.filter(pk__in=[m.pk for m in messages]), key=lambda m: m.send_at)
+    assert {m.status for m in back} == {DeliveryStatus.SCHEDULED}
+    assert {m.enqueued_at for m in back} == {None}
+    assert {m.send_attempts for m in back} == {0}
+    gaps = [(b.send_at - a.send_at).total_seconds() for a, b in itertools.pairwise(back)]
+    assert gaps == [0.5, 0.5]
+
+
 def test_a_reply_goes_first_while_campaign_traffic_fills_the_plan(flow, fake_twilio):
     pace = delivery.sender_pace(flow)
-    for _ in range(int(throttle.HORIZON * 2)):
-        throttle.plan(pace)  # bulk messages waiting for their planned slots
+    throttle.plan(pace, count=int(throttle.HORIZON * 2))  # bulk waiting for their slots
     reply = _due(flow)
 
     started = time.monotonic()
     assert delivery.deliver(reply.pk) == "sent"
 
     assert time.monotonic() - started < pace.interval + 0.2
+
+
+def test_a_share_of_the_rate_is_kept_for_jitter_when_asked(flow, settings):
+    settings.SENDER_RATE_HEADROOM = 0.1
+
+    pace = delivery.sender_pace(flow)
+
+    assert pace.per_second == 2
+    assert pace.interval == pytest.approx(1 / 1.8)
 
 
 def test_the_senders_own_rate_is_the_one_kept(flow, sender):
