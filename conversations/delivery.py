@@ -18,11 +18,13 @@ import math
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -40,7 +42,7 @@ from conversations.scheduling import (
     message_event_data,
     message_schedule,
 )
-from core import jobs
+from core import db, jobs
 from core.lookups import parse_id
 from core.models import update_fields
 from core.retry import backoff
@@ -49,6 +51,7 @@ from flows.models import MessageFlow
 from flows.services import flow_sender_address
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def sending_timeout() -> timedelta:
@@ -191,7 +194,7 @@ def deliver_batch(message_ids: list[str]) -> dict[str, str]:
         outcomes[str(message.pk)] = outcome
         if outcome == "sent" and provider_id:  # (an unknown outcome found sent is recorded)
             sent.append((message, provider_id, status))
-    _record_sent(sent, now)
+    _once_more(lambda: _record_sent(sent, now))
     return outcomes
 
 
@@ -224,17 +227,43 @@ def _put_back(message: Message, seconds: float, **fields: object) -> None:
     now = timezone.now()
     send_at = now + timedelta(seconds=max(0.0, seconds))
     task = not is_bulk(message) and seconds <= jobs.MAX_COUNTDOWN
-    moved = Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SCHEDULED,
-        send_at=send_at,
-        enqueued_at=send_at if task else None,
-        send_attempts=F("send_attempts") - 1,
-        updated_at=now,
-        **fields,
+    moved = _once_more(
+        lambda: Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.SCHEDULED,
+            send_at=send_at,
+            enqueued_at=send_at if task else None,
+            send_attempts=F("send_attempts") - 1,
+            updated_at=now,
+            **fields,
+        )
     )
     if moved and task:
         message_id = str(message.pk)
         transaction.on_commit(lambda: enqueue_send(message_id, send_at))
+
+
+def _once_more(write: Callable[[], T]) -> T:
+    """Runs `write`, and once more on a new connection if the database dropped this
+    thread's (a restart, a failover): a worker that slept until its sender's slot must
+    not lose track of a message it sent because its old connection died meanwhile."""
+    try:
+        return write()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        db.reconnect()
+        return write()
+
+
+def _sending_from(message_ids: list, seconds: float) -> None:
+    """Claimed messages that first wait for their sender's slot: their send starts
+    `seconds` from now, and only DELIVERY_SENDING_TIMEOUT after that may
+    recover_stale_sending take them for left by a dead worker (and send them again)."""
+    _once_more(
+        lambda: Message.objects.filter(pk__in=message_ids, status=DeliveryStatus.SENDING).update(
+            sending_started_at=timezone.now() + timedelta(seconds=seconds)
+        )
+    )
 
 
 def _slice(at: datetime) -> datetime:
@@ -266,6 +295,10 @@ def _plan_bulk(messages: list[Message]) -> tuple[dict, list[Message]]:
                 deferred.append(message)
                 due = now + timedelta(seconds=max(0.0, slot.wait - RETURN_LEAD))
                 slices[_slice(due)].append(message.pk)
+    if planned:
+        # Sleeping until their slots is not a send yet: nothing may take them for stale.
+        latest = max(at for _, at in planned.values()) - time.monotonic()
+        _sending_from(list(planned), latest + throttle.HORIZON)
     for send_at, ids in slices.items():
         Message.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.SCHEDULED,
@@ -286,7 +319,9 @@ def _wait_for_slot(message: Message, pace: throttle.Pace, planned: float | None)
         if not slot.go:
             _put_back(message, slot.wait)
             return False
-        time.sleep(slot.wait)
+        if slot.wait > 0:
+            _sending_from([message.pk], slot.wait)
+            time.sleep(slot.wait)
         return True
     time.sleep(max(0.0, planned - time.monotonic()))
     # Replies may have taken the planned slot meanwhile: wait for the next free one,
@@ -314,11 +349,19 @@ def _attempt(message: Message, now: datetime, planned: dict) -> tuple[str, str, 
     conversation = message.conversation
     flow, contact = conversation.flow, conversation.contact
     pace, wait = planned.get(message.pk, (sender_pace(flow), None))
+    sender = flow_sender_address(flow)  # before the wait: no database between it and the send
     if not _wait_for_slot(message, pace, wait):
         return "deferred", "", ""
     now = timezone.now()
     try:
-        provider_id, status = _send(message, flow, contact, now)
+        provider_id, status = _send(message, flow, contact, now, sender)
+    except DatabaseError:
+        # Only ever before the provider call (_send reads, then sends): nothing left, so
+        # it goes again shortly, on a new connection.
+        logger.warning("The database failed before message %s was sent", message.pk)
+        db.reconnect()
+        _put_back(message, 5.0)
+        return "retrying", "", ""
     except TransientError as exc:
         if exc.code in RATE_ERROR_CODES:
             _slow_down(message, pace, exc)
@@ -349,8 +392,10 @@ def _attempt(message: Message, now: datetime, planned: dict) -> tuple[str, str, 
     # Stored at once, not with the batch: Twilio's status callback may come back before
     # the batch ends, and finds the message by this id. Only a row still "sending" moves,
     # so a callback that already moved it forward is not undone.
-    Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
-        status=status, provider_message_id=provider_id, sent_at=now, updated_at=now
+    _once_more(
+        lambda: Message.objects.filter(pk=message.pk, status=DeliveryStatus.SENDING).update(
+            status=status, provider_message_id=provider_id, sent_at=now, updated_at=now
+        )
     )
     return "sent", provider_id, status
 
@@ -386,8 +431,14 @@ def _refusal(flow: MessageFlow | None, contact: Contact | None, *, compliance: b
     return ""
 
 
-def _send(message: Message, flow: MessageFlow, contact: Contact, now: datetime) -> tuple[str, str]:
-    address, service_sid = flow_sender_address(flow)
+def _send(
+    message: Message,
+    flow: MessageFlow,
+    contact: Contact,
+    now: datetime,
+    sender: tuple[str, str],
+) -> tuple[str, str]:
+    address, service_sid = sender
     if flow.message_channel == Channel.SMS:
         result = sms_channel.get_sms_backend().send(
             sms_channel.OutboundSms(

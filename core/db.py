@@ -14,6 +14,16 @@ def release_connection() -> None:
         connection.close()
 
 
+def reconnect() -> None:
+    """After the database dropped this thread's connection (a restart, a failover, an
+    administrator's terminate): hand it back and have the pool test the idle ones, so
+    the next query gets a live connection rather than another dead one from the pool."""
+    connection.close()
+    pool = getattr(connection, "pool", None)  # PostgreSQL with a pool; None elsewhere
+    if pool is not None:
+        pool.check()
+
+
 def cache_backend() -> BaseCache:
     """The default cache itself (`django.core.cache.cache` is a proxy to it)."""
     return caches[DEFAULT_CACHE_ALIAS]

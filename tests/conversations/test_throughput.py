@@ -393,3 +393,34 @@ def test_an_impossible_max_per_second_is_400(api_client, console_sms, value):
 
     assert response.status_code == 400
     assert "maxPerSecond" in response.json()["errors"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_message_waiting_for_its_slot_is_not_taken_for_left_by_a_dead_worker(
+    owner, fake_twilio, settings
+):
+    settings.DELIVERY_SENDING_TIMEOUT = 1
+    sender = Sender.objects.create(
+        workspace=owner.workspace, channel="SMS", address="+14155550100", max_per_second=1
+    )
+    flow = MessageFlowFactory(workspace=owner.workspace, sender=sender, is_active=True)
+    pace = delivery.sender_pace(flow)
+    throttle.reply(pace)
+    throttle.reply(pace)  # the next free slot is two seconds away
+    message = _due(flow)
+    outcome = []
+
+    def worker() -> None:
+        outcome.append(delivery.deliver(message.pk))
+        connection.close()
+
+    sending = threading.Thread(target=worker)
+    sending.start()
+    time.sleep(1.5)  # claimed, waiting, past DELIVERY_SENDING_TIMEOUT since the claim
+    recovered = delivery.recover_stale_sending()
+    sending.join()
+
+    assert recovered == 0
+    assert outcome == ["sent"]
+    assert len(fake_twilio.messages) == 1
