@@ -342,8 +342,12 @@ class ConversationMessageViewSet(
         # The parent first: a conversation of another workspace is a 404 for every
         # route under it, before anything else is read or written.
         if not getattr(self, "swagger_fake_view", False):
+            # Only a new message needs the flow, agent and contact along (the joined
+            # look-up costs several times the plain one); reads need the id alone.
             self.conversation = selectors.conversation_for_workspace(
-                workspace=self.workspace, conversation_id=self.kwargs["conversation_id"]
+                workspace=self.workspace,
+                conversation_id=self.kwargs["conversation_id"],
+                queryset=None if self.action == "create" else Conversation.objects.only("id"),
             )
 
     def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:

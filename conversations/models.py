@@ -69,6 +69,9 @@ class Conversation(TimestampedModel):
     # An operator trying a flow in the admin ("Try it"): never sent to any channel, left
     # out of the inbox and the dashboard.
     is_sandbox = models.BooleanField(default=False)
+    # Kept by every insert of a message (services._conversation_touch, the bulk path in
+    # outbound): the API shows it on every conversation without counting rows.
+    message_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -117,16 +120,17 @@ class Message(TimestampedModel):
     """Immutable content (role, sender, text, metadata, reply-to) plus a delivery life
     cycle. Text of HIPAA conversations is stored encrypted; read it through `.content`."""
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE)
+    # Indexed with created_at below, not alone: every index is written by every insert.
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, db_index=False)
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     role = models.CharField(max_length=8, choices=Role.choices)
     sender_id = models.CharField(max_length=200, blank=True)
     sender_type = models.CharField(max_length=16, blank=True)
     text = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    reply_to = optional_link("self", related_name="replies")
+    reply_to = optional_link("self", related_name="replies", db_index=False)
     status = models.CharField(
         max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE
     )
@@ -137,7 +141,7 @@ class Message(TimestampedModel):
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
-    provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
     llm_model = models.CharField(max_length=100, blank=True)
@@ -156,10 +160,22 @@ class Message(TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["conversation", "created_at"]),
+            # GET /v1/messages: the workspace's newest first.
+            models.Index(fields=["workspace", "-created_at"], name="message_workspace_newest"),
             models.Index(
                 fields=["send_at"],
                 name="message_due",
                 condition=Q(status="scheduled"),
+            ),
+            # Status callbacks find a sent message by Twilio's id. Partial: most messages
+            # (received through the API, drafts) have none and cost this index nothing.
+            models.Index(
+                fields=["provider_message_id"],
+                name="message_provider_id",
+                condition=~Q(provider_message_id=""),
+            ),
+            models.Index(
+                fields=["reply_to"], name="message_reply_to", condition=Q(reply_to__isnull=False)
             ),
         ]
 
@@ -180,7 +196,8 @@ class Event(models.Model):
     so sequence order is the order in which events became visible."""
 
     id = models.BigAutoField(primary_key=True)
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE)
+    # Indexed as the first column of event_sequence, not alone.
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, db_index=False)
     sequence = models.PositiveBigIntegerField(null=True, blank=True)
     type = models.CharField(max_length=64)
     conversation_id = models.UUIDField(null=True, blank=True)

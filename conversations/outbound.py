@@ -7,11 +7,13 @@ with a handful of statements (contacts, conversations, messages and their events
 in one INSERT), so a batch of hundreds holds the workspace's event lock for one INSERT,
 not for hundreds of round trips."""
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from channels.addresses import AddressError, normalize_address
@@ -301,9 +303,11 @@ def messages_generate(
                     )
                 )
         Message.objects.bulk_create(messages)
-        Conversation.objects.filter(pk__in={m.conversation_id for m in messages}).update(
-            updated_at=now
-        )
+        per_conversation = Counter(m.conversation_id for m in messages)
+        for added in set(per_conversation.values()):  # one message each, by construction
+            Conversation.objects.filter(
+                pk__in=[pk for pk, n in per_conversation.items() if n == added]
+            ).update(updated_at=now, message_count=F("message_count") + added)
         if before_events is not None:
             before_events(results)
         events_record(workspace_id=workspace.pk, events=events)

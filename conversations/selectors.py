@@ -2,7 +2,7 @@ import time
 import uuid
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from conversations.events import events_sequence
 from conversations.models import Conversation, Event, Message
@@ -24,12 +24,9 @@ def conversations_filter(
 
 
 def conversations_annotated(*, workspace: Workspace) -> QuerySet:
-    """The workspace's conversations as the API shows them (with their message count)."""
-    return (
-        Conversation.objects.filter(workspace=workspace)
-        .select_related("flow", "contact")
-        .annotate(message_count=Count("messages"))
-    )
+    """The workspace's conversations as the API shows them (their message count is a
+    column, kept as messages are stored)."""
+    return Conversation.objects.filter(workspace=workspace).select_related("flow", "contact")
 
 
 def conversation_for_workspace(

@@ -49,7 +49,7 @@ class ConversationSerializer(serializers.Serializer):
     systemMessage = serializers.CharField(source="system_message")
     context = serializers.DictField()
     aiPaused = serializers.BooleanField(source="ai_paused")
-    messageCount = serializers.SerializerMethodField()
+    messageCount = serializers.IntegerField(source="message_count")
     replyStatus = serializers.SerializerMethodField()
     lastReplyError = serializers.CharField(source="last_reply_error")
     createdAt = serializers.DateTimeField(source="created_at")
@@ -61,10 +61,6 @@ class ConversationSerializer(serializers.Serializer):
             conversation.flow.agent_id if conversation.flow else None
         )
         return str(agent_id) if agent_id else None
-
-    def get_messageCount(self, conversation: Conversation) -> int:
-        count = getattr(conversation, "message_count", None)
-        return count if count is not None else conversation.messages.count()
 
     @extend_schema_field({"type": "string", "enum": ["idle", "pending", "generating"]})
     def get_replyStatus(self, conversation: Conversation) -> str:

@@ -167,12 +167,16 @@ def message_create(
     return message
 
 
-_TOUCH_SQL = f"UPDATE {Conversation._meta.db_table} SET updated_at = %s WHERE id = %s"  # noqa: S608
+_TOUCH_SQL = (
+    f"UPDATE {Conversation._meta.db_table} "  # noqa: S608 - the model's own table name
+    "SET updated_at = %s, message_count = message_count + 1 WHERE id = %s"
+)
 
 
 def _conversation_touch(conversation_id: uuid.UUID) -> None:
-    """The conversation's updated_at, written as one prepared UPDATE (the ORM's
-    compilation of it cost more than the statement, once per message)."""
+    """The conversation's updated_at and message count, written as one prepared UPDATE
+    (the ORM's compilation of it cost more than the statement, once per message); the
+    count is kept here so that no answer counts a conversation's messages."""
     with connection.cursor() as cursor:
         cursor.execute(
             _TOUCH_SQL,

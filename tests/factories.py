@@ -1,4 +1,5 @@
 import factory
+from django.db.models import F
 
 from agents.models import Agent
 from channels.models import Channel
@@ -71,3 +72,12 @@ class MessageFactory(factory.django.DjangoModelFactory):
     role = Role.USER
     sender_type = "user"
     text = factory.Sequence(lambda n: f"Message {n}")
+
+    @classmethod
+    def _create(cls, model_class: type[Message], *args: object, **kwargs: object) -> Message:
+        """As the services store a message: the conversation counts it."""
+        message = super()._create(model_class, *args, **kwargs)
+        Conversation.objects.filter(pk=message.conversation_id).update(
+            message_count=F("message_count") + 1
+        )
+        return message

@@ -21,8 +21,6 @@ class Workspace(TimestampedModel):
     help_text = models.TextField(
         blank=True, help_text="Answer to HELP by SMS; empty: the SMS_HELP_MESSAGE setting."
     )
-    # The last event sequence number handed out; see conversations.events.
-    event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
     default_flow = optional_link(
         "flows.MessageFlow",
         related_name="+",
