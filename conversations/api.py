@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents.selectors import agent_for_workspace
-from conversations import selectors
+from conversations import resources, selectors
 from conversations.models import Conversation, Message
 from conversations.openapi import (
     APPROVE_EXAMPLES,
@@ -219,17 +219,9 @@ class MessagesView(WorkspaceAPIView):
             reply_to_message_id=data.get("reply_to_message_id"),
             auto_reply=data["auto_reply"],
         )
-        response = {
-            "status": "success",
-            "message": "Message sent successfully.",
-            "data": {
-                "conversation_id": conversation.pk,
-                "message": message,
-                "auto_reply_enqueued": enqueued,
-            },
-        }
         return Response(
-            SendMessageResponseSerializer(response).data, status=status.HTTP_201_CREATED
+            resources.message_sent(conversation, message, enqueued),
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -344,10 +336,13 @@ class ConversationMessageViewSet(
         if not getattr(self, "swagger_fake_view", False):
             # Only a new message needs the flow, agent and contact along (the joined
             # look-up costs several times the plain one); reads need the id alone.
-            self.conversation = selectors.conversation_for_workspace(
-                workspace=self.workspace,
-                conversation_id=self.kwargs["conversation_id"],
-                queryset=None if self.action == "create" else Conversation.objects.only("id"),
+            find = (
+                selectors.conversation_for_workspace
+                if self.action == "create"
+                else selectors.conversation_row
+            )
+            self.conversation = find(
+                workspace=self.workspace, conversation_id=self.kwargs["conversation_id"]
             )
 
     def safely_get_queryset(self, queryset: QuerySet) -> QuerySet:

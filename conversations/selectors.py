@@ -6,8 +6,9 @@ from django.db.models import QuerySet
 
 from conversations.events import events_sequence
 from conversations.models import Conversation, Event, Message
-from core.db import release_connection
-from core.lookups import get_in_workspace
+from core.db import Prepared, release_connection
+from core.errors import NotFound
+from core.lookups import get_in_workspace, parse_id
 from workspaces.models import Workspace
 
 LONG_POLL_INTERVAL = 0.25
@@ -36,6 +37,23 @@ def conversation_for_workspace(
     if queryset is None:
         queryset = Conversation.objects.select_related("flow__agent", "agent", "contact")
     return get_in_workspace(queryset, workspace=workspace, pk=conversation_id, what="Conversation")
+
+
+_CONVERSATION_ROW = Prepared(
+    lambda workspace_id, pk: Conversation.objects.filter(workspace_id=workspace_id, pk=pk),
+    workspace_id=uuid.uuid4(),
+    pk=uuid.uuid4(),
+)
+
+
+def conversation_row(*, workspace: Workspace, conversation_id: object) -> Conversation:
+    """The conversation alone, without its flow, agent or contact, from SQL built once:
+    the API's hot paths look a conversation up on every request. 404 as above."""
+    parsed = parse_id(conversation_id)
+    found = _CONVERSATION_ROW(workspace_id=workspace.pk, pk=parsed) if parsed else []
+    if not found:
+        raise NotFound(f"Conversation not found: {conversation_id}.")
+    return found[0]
 
 
 def conversation_detail(*, workspace: Workspace, conversation_id: object) -> Conversation:

@@ -17,6 +17,7 @@ from conversations.models import Contact, Conversation, DeliveryStatus, Message,
 from conversations.scheduling import message_route_outbound
 from core import jobs
 from core.crypto import encrypt_text
+from core.db import insert_row
 from core.errors import ApplicationError, Conflict
 from core.lookups import parse_id
 from core.models import update_fields
@@ -140,20 +141,22 @@ def message_create(
             "Field 'reply_to_message_id' must name a message of the same conversation.",
             code="validation_error",
         )
-    message = Message.objects.create(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
-        role=role,
-        sender_id=sender_id,
-        sender_type=sender_type or _default_sender_type(role),
-        text=encrypt_text(text) if conversation.hipaa else text,
-        metadata=metadata or {},
-        reply_to=reply_to,
-        status=status,
-        llm_model=llm_model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        provider_message_id=provider_message_id,
+    message = insert_row(  # as Message.objects.create, without compiling it each time
+        Message(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            role=role,
+            sender_id=sender_id,
+            sender_type=sender_type or _default_sender_type(role),
+            text=encrypt_text(text) if conversation.hipaa else text,
+            metadata=metadata or {},
+            reply_to=reply_to,
+            status=status,
+            llm_model=llm_model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            provider_message_id=provider_message_id,
+        )
     )
     event_record(
         workspace_id=conversation.workspace_id,
@@ -349,11 +352,14 @@ def message_send(
         # (a reply may be owed, or an agent speaks): the joined look-up costs several
         # times the plain one's Python, and the plain one is the API's hot path.
         needs_agent = role == Role.AGENT or (auto_reply and role == Role.USER)
-        conversation = selectors.conversation_for_workspace(
-            workspace=workspace,
-            conversation_id=conversation_id,
-            queryset=None if needs_agent else Conversation.objects.all(),
-        )
+        if needs_agent:
+            conversation = selectors.conversation_for_workspace(
+                workspace=workspace, conversation_id=conversation_id
+            )
+        else:
+            conversation = selectors.conversation_row(
+                workspace=workspace, conversation_id=conversation_id
+            )
     reply_to = None
     if reply_to_message_id is not None:
         if conversation is None:

@@ -1,10 +1,14 @@
 """Serializer fields that take JSON types as they are: "10" is not a number, 1 is not a
 boolean and 12 is not a name. DRF's own fields coerce, which hides client bugs."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 
 class StrictCharField(serializers.CharField):
@@ -116,3 +120,11 @@ class WorkspaceRelatedField(serializers.Field):
 
     def to_representation(self, value: object) -> str:
         return str(value.pk)
+
+
+def datetime_text(value: datetime | None) -> str | None:
+    """A time as the API's serializers write it (REST_FRAMEWORK's DATETIME_FORMAT in the
+    current time zone, UTC), for answers built without a serializer."""
+    if value is None:
+        return None
+    return timezone.localtime(value).strftime(api_settings.DATETIME_FORMAT)

@@ -1,0 +1,66 @@
+"""core.db's statements built once (Prepared, insert_row) give what the ORM gives."""
+
+import uuid
+
+import pytest
+from django.forms.models import model_to_dict
+
+from conversations.models import Conversation, Event, Message
+from core.db import Prepared, insert_row
+from tests.factories import ConversationFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+IN_WORKSPACE = Prepared(
+    lambda workspace_id, pk: Conversation.objects.filter(workspace_id=workspace_id, pk=pk),
+    workspace_id=uuid.uuid4(),
+    pk=uuid.uuid4(),
+)
+
+
+def test_a_prepared_query_reads_the_rows_the_orm_reads():
+    conversation = ConversationFactory(context={"dynamic": {"plan": "gold"}}, phase="intro")
+
+    [found] = IN_WORKSPACE(workspace_id=conversation.workspace_id, pk=conversation.pk)
+
+    assert model_to_dict(found) == model_to_dict(Conversation.objects.get(pk=conversation.pk))
+    assert found.created_at == Conversation.objects.get(pk=conversation.pk).created_at
+    assert found.context == {"dynamic": {"plan": "gold"}}
+
+
+def test_a_prepared_query_binds_each_call_s_values():
+    conversation = ConversationFactory()
+    other_workspace = WorkspaceFactory()
+
+    assert IN_WORKSPACE(workspace_id=other_workspace.pk, pk=conversation.pk) == []
+    assert IN_WORKSPACE(workspace_id=conversation.workspace_id, pk=uuid.uuid4()) == []
+    assert len(IN_WORKSPACE(workspace_id=conversation.workspace_id, pk=conversation.pk)) == 1
+
+
+def test_a_prepared_query_refuses_joins():
+    joined = Prepared(
+        lambda pk: Conversation.objects.select_related("flow").filter(pk=pk), pk=uuid.uuid4()
+    )
+
+    with pytest.raises(TypeError):
+        joined(pk=uuid.uuid4())
+
+
+def test_insert_row_stores_what_create_would():
+    conversation = ConversationFactory()
+    message = insert_row(
+        Message(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            role="user",
+            text="Hi",
+            metadata={"a": 1},
+        )
+    )
+    event = insert_row(Event(workspace_id=conversation.workspace_id, type="x.y", data={"b": 2}))
+
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.text, stored.metadata, stored.created_at) == ("Hi", {"a": 1}, message.created_at)
+    assert stored.created_at is not None
+    assert not message._state.adding
+    assert Event.objects.get(pk=event.pk).data == {"b": 2}  # the generated key came back
