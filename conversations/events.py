@@ -97,9 +97,8 @@ def events_sequence(*, workspace_id: uuid.UUID) -> int:
     they were inserted, after the highest number given; returns how many it numbered.
     Run it before reading events by sequence. Costs one indexed look-up when there is
     nothing to number. Call outside a transaction: the lock is held until commit."""
-    pending = Event.objects.filter(workspace_id=workspace_id, sequence__isnull=True)
     numbered = 0
-    while pending.exists():
+    while _pending(workspace_id):
         with transaction.atomic():
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
@@ -118,7 +117,15 @@ def events_sequence(*, workspace_id: uuid.UUID) -> int:
     return numbered
 
 
+def _pending(workspace_id: uuid.UUID) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_PENDING_SQL, [_db_uuid(workspace_id)])
+        return cursor.fetchone() is not None
+
+
 _TABLE = Event._meta.db_table
+# The index event_unsequenced answers it; written once, as every read of events asks it.
+_PENDING_SQL = f"SELECT 1 FROM {_TABLE} WHERE workspace_id = %s AND sequence IS NULL LIMIT 1"  # noqa: S608
 _INSERT_SQL = (
     f"INSERT INTO {_TABLE} ({', '.join(f.column for f in _INSERT_FIELDS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_INSERT_FIELDS))}) RETURNING id"

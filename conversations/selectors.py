@@ -91,6 +91,32 @@ def messages_for_workspace(
     return queryset
 
 
+def _events_after(
+    *,
+    workspace_id: uuid.UUID,
+    after: int,
+    rows: int,
+    type: str | None = None,
+    conversation_id: uuid.UUID | None = None,
+) -> QuerySet:
+    queryset = Event.objects.filter(workspace_id=workspace_id, sequence__gt=after)
+    if type is not None:
+        queryset = queryset.filter(type=type)
+    if conversation_id is not None:
+        queryset = queryset.filter(conversation_id=conversation_id)
+    return queryset.order_by("sequence")[:rows]
+
+
+# Compiled once per page size and combination of filters (GET /v1/events: every poll).
+_EVENTS_AFTER = Prepared(
+    _events_after,
+    workspace_id=uuid.uuid4(),
+    after=7_364_019_221,
+    type="sample.type.5e0c",
+    conversation_id=uuid.uuid4(),
+)
+
+
 def events_after(
     *,
     workspace: Workspace,
@@ -103,15 +129,15 @@ def events_after(
     """Events with a sequence above `after`, oldest first. With `wait`, polls the table
     until one arrives or `wait` seconds pass (long polling). Committed events are
     numbered first (events_sequence), so a cursor never skips one."""
-    queryset = Event.objects.filter(workspace=workspace, sequence__gt=after)
+    values = {"workspace_id": workspace.pk, "after": after, "rows": limit + 1}
     if type:
-        queryset = queryset.filter(type=type)
+        values["type"] = type
     if conversation_id:
-        queryset = queryset.filter(conversation_id=conversation_id)
+        values["conversation_id"] = conversation_id
     deadline = time.monotonic() + wait
     while True:
         events_sequence(workspace_id=workspace.pk)
-        events = list(queryset.order_by("sequence")[: limit + 1])
+        events = _EVENTS_AFTER(**values)
         if events or time.monotonic() >= deadline:
             return events[:limit], len(events) > limit
         release_connection()

@@ -194,7 +194,7 @@ class EventPageSerializer(serializers.Serializer):
 
 
 class EventQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    after = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1, default=0)
     type = serializers.CharField(required=False)
     conversation = serializers.UUIDField(required=False)
     wait = serializers.IntegerField(

@@ -87,32 +87,36 @@ def insert_row(instance: Model, using: str = DEFAULT_DB_ALIAS) -> Model:
 class Prepared:
     """A queryset of one shape compiled to SQL once; each call binds new values.
 
-    `build(**sample)` gives the queryset for the sample values; a call's values take the
-    samples' places among the compiled parameters, so each sample must be distinct (a
-    fresh UUID) and appear in the query as given. No select_related: rows become
-    instances of the queryset's model with the columns it selects, through the fields'
-    converters, as the ORM's own iteration makes them."""
+    `build(**samples, **shape)` gives the queryset: a call's values for `sample` names
+    take the samples' places among the compiled parameters, so each sample must be
+    distinct (a fresh UUID, an unlikely number) and appear in the query as given. The
+    sample names a call leaves out are left out of `build`'s call too (optional filters),
+    and any other keyword is part of the query's shape (a page size, which Django writes
+    into the SQL): each combination is compiled once. No
+    select_related: rows become instances of the queryset's model with the columns it
+    selects, through the fields' converters, as the ORM's own iteration makes them."""
 
     def __init__(self, build: Callable[..., QuerySet], **sample: object) -> None:
         self._build, self._sample = build, sample
-        self._compiled: dict[str, tuple] = {}
+        self._compiled: dict[tuple, tuple] = {}
 
-    def _compile(self, using: str) -> tuple:
-        queryset = self._build(**self._sample).using(using)
+    def _compile(self, using: str, key: tuple, bound: frozenset, shape: dict) -> tuple:
+        sample = {name: value for name, value in self._sample.items() if name in bound}
+        queryset = self._build(**sample, **shape).using(using)
         compiler = queryset.query.get_compiler(using)
         sql, params = compiler.as_sql()
         klass_info = compiler.klass_info
         if klass_info is None or klass_info.get("related_klass_infos"):
             raise TypeError("Prepared takes a plain queryset of one model")
         names = {}
-        for name, value in self._sample.items():
+        for name, value in sample.items():
             names[value] = names[_db_value(value, using)] = name
         slots = [names.get(p) if isinstance(p, Hashable) else None for p in params]
-        if set(self._sample) - set(slots):
+        if set(sample) - set(slots):
             raise ValueError(f"Sample values not found among the parameters: {params}")
         selected = [compiler.select[i][0] for i in klass_info["select_fields"]]
         converters = compiler.get_converters([col for col, _, _ in compiler.select])
-        self._compiled[using] = compiled = (
+        self._compiled[key] = compiled = (
             sql,
             params,
             slots,
@@ -124,14 +128,19 @@ class Prepared:
         return compiled
 
     def __call__(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> list[Model]:
-        compiled = self._compiled.get(using) or self._compile(using)
+        bound = frozenset(name for name in values if name in self._sample)
+        shape = {k: v for k, v in values.items() if k not in self._sample}
+        key = (using, bound, *sorted(shape.items()))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compile(using, key, bound, shape)
         sql, params, slots, model, attnames, compiler, converters = compiled
-        bound = [
+        arguments = [
             param if slot is None else _db_value(values[slot], using)
             for param, slot in zip(params, slots, strict=True)
         ]
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, bound)
+            cursor.execute(sql, arguments)
             rows = cursor.fetchall()
         if converters:
             rows = compiler.apply_converters(rows, converters)

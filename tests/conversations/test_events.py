@@ -49,6 +49,14 @@ def test_events_never_include_another_workspaces(api_client, outsider):
     assert api_client.get(URL).json()["results"] == []
 
 
+@pytest.mark.parametrize("after", ["-1", str(2**63), "99999999999999999999"])
+def test_a_cursor_outside_the_sequence_range_is_400(api_client, after):
+    response = api_client.get(URL, {"after": after})
+
+    assert response.status_code == 400
+    assert "after" in response.json()["errors"]
+
+
 def test_bad_wait_is_400(api_client):
     response = api_client.get(URL, {"wait": 31})
 
