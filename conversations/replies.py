@@ -234,7 +234,7 @@ def _discard(
         type="reply.discarded",
         conversation_id=conversation.pk,
         data={
-            "conversation_id": str(conversation.pk),
+            "conversationId": str(conversation.pk),
             "reason": reason,
             "model": completion.model,
             "usage": _usage(completion),
@@ -256,7 +256,7 @@ def _state_as_given(state: dict) -> dict:
 
 
 def _usage(completion: llm.Completion) -> dict:
-    return {"input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens}
+    return {"inputTokens": completion.input_tokens, "outputTokens": completion.output_tokens}
 
 
 def _settle(conversation_id: uuid.UUID, started_at: datetime, *, error: str) -> None:
@@ -280,7 +280,7 @@ def _record_failure(conversation_id: uuid.UUID, started_at: datetime, message: s
                 workspace_id=conversation.workspace_id,
                 type="reply.failed",
                 conversation_id=conversation_id,
-                data={"conversation_id": str(conversation_id), "error": message},
+                data={"conversationId": str(conversation_id), "error": message},
             )
             _settle(conversation_id, started_at, error=message)
     finally:

@@ -33,11 +33,11 @@ def send_time(flow: MessageFlow, now: datetime) -> datetime:
 
 def message_event_data(message: Message, conversation: Conversation, **extra: object) -> dict:
     data = payloads.message_event(message, conversation)
-    data["message"].update(status=message.status, send_at=payloads.iso(message.send_at), **extra)
+    data["message"].update(sendAt=payloads.iso(message.send_at), **extra)
     if message.status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
         # Why, in the provider's words: a carrier's refusal (e.g. Twilio 21211) is the
         # first thing a client needs to see.
-        data["message"].update(error_code=message.error_code, error=message.error_message)
+        data["message"].update(errorCode=message.error_code, error=message.error_message)
     return data
 
 

@@ -108,7 +108,7 @@ def conversation_delete(*, conversation: Conversation) -> None:
         workspace_id=workspace_id,
         type="conversation.deleted",
         conversation_id=conversation_id,
-        data={"conversation_id": str(conversation_id)},
+        data={"conversationId": str(conversation_id)},
     )
 
 
@@ -276,7 +276,7 @@ def conversation_pause(*, conversation: Conversation, by: str = "") -> Conversat
         type="conversation.paused",
         conversation_id=conversation.pk,
         data={
-            "conversation_id": str(conversation.pk),
+            "conversationId": str(conversation.pk),
             "by": by,
             "until": payloads.iso(until),
         },
@@ -294,7 +294,7 @@ def conversation_resume(*, conversation: Conversation) -> Conversation:
         workspace_id=conversation.workspace_id,
         type="conversation.resumed",
         conversation_id=conversation.pk,
-        data={"conversation_id": str(conversation.pk)},
+        data={"conversationId": str(conversation.pk)},
     )
     return conversation
 

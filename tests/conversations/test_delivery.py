@@ -224,5 +224,5 @@ def test_an_agent_message_posted_through_seed_002_goes_to_the_customer(api_clien
     ).json()
 
     assert body["message"]["status"] == "scheduled"
-    assert delivery.deliver(body["message"]["id"]) == "sent"
+    assert delivery.deliver(body["message"]["_id"]) == "sent"
     assert "Written by our scheduler." in mail.outbox[0].body
