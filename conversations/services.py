@@ -14,7 +14,7 @@ from agents.models import Agent
 from conversations import payloads, selectors
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
-from conversations.scheduling import message_route_outbound
+from conversations.scheduling import message_route_outbound, outbound_status
 from core import jobs
 from core.crypto import encrypt_text
 from core.errors import ApplicationError, Conflict
@@ -379,6 +379,7 @@ def message_send(
                 sender_type=sender_type,
                 metadata=metadata,
                 reply_to=reply_to,
+                status=outbound_status(conversation, role),
             )
             enqueue = (
                 auto_reply
