@@ -9,7 +9,7 @@ from core.openapi import error_example
 # Seed 001's example request and response.
 SEED_001_EXAMPLES = [
     OpenApiExample(
-        "Seed 001 request",
+        "Request",
         value={
             "conversation_id": "con_9s2kd81",
             "sender_id": "usr_82hd92",
@@ -21,7 +21,7 @@ SEED_001_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
-        "Seed 001 response",
+        "Response",
         value={
             "status": "success",
             "message": "Message sent successfully.",
@@ -43,21 +43,19 @@ SEED_001_EXAMPLES = [
     ),
     # The seed's error examples, with what the API adds to its envelope (code, errors).
     error_example(
-        "Seed 001 missing text",
+        "Missing text",
         400,
         "Field 'text' is required.",
         "validation_error",
         errors={"text": ["This field is required."]},
     ),
     error_example(
-        "Seed 001 conversation not found",
+        "Conversation not found",
         404,
         "Conversation not found: con_9s2kd81.",
         "not_found",
     ),
-    error_example(
-        "Seed 001 server error", 500, "Failed to enqueue message. Please retry.", "store_failed"
-    ),
+    error_example("Server error", 500, "Failed to enqueue message. Please retry.", "store_failed"),
 ]
 
 SEED_002_EXAMPLES = [
@@ -89,7 +87,7 @@ SEED_002_EXAMPLES = [
 
 SEED_000_EXAMPLES = [
     OpenApiExample(
-        "Seed 000 request",
+        "Request",
         value={
             "flowId": "messageFlowId",
             "to": "+1234567890",
@@ -100,7 +98,7 @@ SEED_000_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
-        "Seed 000 response",
+        "Response",
         value={
             "status": "success",
             "conversation_id": "63e63b2a-8b6d-4ea4-ae84-abc123",
