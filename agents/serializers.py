@@ -6,7 +6,7 @@ from core.serializers import StrictSerializer
 
 
 class AgentSerializer(StrictSerializer):
-    """Seed 003's conventions: camelCase, `_id`, `workspaceId`, ISO 8601 UTC times."""
+    """The API's conventions: camelCase, `_id`, `workspaceId`, ISO 8601 UTC times."""
 
     _id = serializers.UUIDField(source="id", read_only=True)
     workspaceId = serializers.UUIDField(source="workspace_id", read_only=True)

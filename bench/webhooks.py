@@ -74,7 +74,7 @@ def main() -> None:
     lock = threading.Lock()
 
     def on_request(received) -> None:
-        message_id = json.loads(received.body)["data"]["message"]["id"]
+        message_id = json.loads(received.body)["data"]["message"]["_id"]
         with lock:
             arrived.append((message_id, received.at))
 
@@ -127,7 +127,7 @@ def main() -> None:
                 event_record(
                     workspace_id=workspace.pk,
                     type="message.created",
-                    data={"message": {"id": f"bench-{index}", "text": "Hello"}},
+                    data={"message": {"_id": f"bench-{index}", "text": "Hello"}},
                 )
             committed[f"bench-{index}"] = time.time()
         print(f"{args.events} events written in {time.time() - started:.1f} s")

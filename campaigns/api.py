@@ -100,7 +100,8 @@ class CampaignViewSet(
     @extend_schema(
         summary="Create a campaign",
         description=(
-            "The recipients as JSON (seed 000's per-recipient fields) or a CSV upload "
+            "The recipients as JSON (the per-recipient fields of `POST /v1/api/conversations/"
+            "message/generate`) or a CSV upload "
             "(multipart `file`: columns `to`, `name`, `timezone`, `customer.<key>`, "
             "`dynamic.<key>`). The request only stores the list: each row is checked by "
             "the workers (a bad row, a duplicate address or an opted-out contact is "

@@ -64,6 +64,27 @@ def empty_counts(total: int = 0) -> dict:
     return counts
 
 
+# The skip reasons as the API and the events name them in `counts.skipped`.
+SKIPPED_KEYS = {
+    SkipReason.OPTED_OUT: "optedOut",
+    SkipReason.DUPLICATE: "duplicate",
+    SkipReason.INVALID_ADDRESS: "invalidAddress",
+    SkipReason.INVALID_DATA: "invalidData",
+}
+
+
+def counts_for_api(counts: dict) -> dict:
+    """Counts as the API answers them and events carry them: camelCase keys."""
+    skipped = counts["skipped"]
+    return {
+        **{outcome: n for outcome, n in counts.items() if outcome != "skipped"},
+        "skipped": {
+            "total": skipped["total"],
+            **{key: skipped[reason] for reason, key in SKIPPED_KEYS.items()},
+        },
+    }
+
+
 def campaign_counts(campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict]:
     """Each campaign's counts, in one query: every recipient once, in its current
     outcome (they add up to `total`); skipped ones also by reason."""

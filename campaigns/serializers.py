@@ -2,22 +2,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign, CampaignRecipient
-from campaigns.selectors import OUTCOMES, recipient_outcome
+from campaigns.selectors import OUTCOMES, counts_for_api, recipient_outcome
 from core.fields import StrictBooleanField, StrictCharField
 from core.serializers import StrictSerializer
-
-
-def _camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def counts_for_api(counts: dict) -> dict:
-    """Counts as the API answers them: camelCase keys."""
-    return {
-        _camel(key): counts_for_api(value) if isinstance(value, dict) else value
-        for key, value in counts.items()
-    }
 
 
 class SkippedCountsSerializer(serializers.Serializer):
@@ -82,7 +69,7 @@ class RecipientMetadataSerializer(serializers.Serializer):
 
 
 class RecipientInputSerializer(serializers.Serializer):
-    """Seed 000's per-recipient fields."""
+    """The per-recipient fields of `POST /v1/api/conversations/message/generate`."""
 
     to = serializers.CharField(help_text="E.164 for an SMS flow, an email address for Email.")
     metadata = RecipientMetadataSerializer(required=False)

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.rows import Row
-from campaigns.selectors import NOT_SENT, campaign_counts, campaign_messages
+from campaigns.selectors import NOT_SENT, campaign_counts, campaign_messages, counts_for_api
 from channels import throttle
 from conversations.delivery import BULK_KEY, sender_pace
 from conversations.events import event_record
@@ -74,17 +74,17 @@ CANCEL_FOLLOW_UP = timedelta(days=1)
 
 
 def _event(campaign: Campaign, type_: str, counts: dict | None = None, **extra: object) -> None:
-    """A campaign event (snake_case, as every event), in the caller's transaction."""
+    """A campaign event (camelCase, as every event), in the caller's transaction."""
     if counts is None:
         counts = campaign_counts([campaign.pk])[campaign.pk]
     event_record(
         workspace_id=campaign.workspace_id,
         type=type_,
         data={
-            "campaign_id": str(campaign.pk),
+            "campaignId": str(campaign.pk),
             "name": campaign.name,
             "status": campaign.status,
-            "counts": counts,
+            "counts": counts_for_api(counts),
             **extra,
         },
     )

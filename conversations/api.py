@@ -320,7 +320,7 @@ class ConversationMessageViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """A conversation's messages (seed 002). Messages are immutable: GET and POST only
+    """A conversation's messages. Messages are immutable: GET and POST only
     (PUT, PATCH and DELETE answer 405); drafts are sent or canceled by their actions."""
 
     queryset = Message.objects.all()

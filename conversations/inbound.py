@@ -139,8 +139,9 @@ def inbound_receive(
                 type="message.received",
                 conversation_id=conversation.pk,
                 data={
-                    "conversation_id": str(conversation.pk),
-                    "message_id": str(message.pk),
+                    "conversationId": str(conversation.pk),
+                    "messageId": str(message.pk),
+                    "status": message.status,
                     "channel": channel,
                     **({} if conversation.hipaa else {"text": text}),
                 },
@@ -260,6 +261,6 @@ def _contact_opt(contact: Contact, *, opted_out: bool, reason: str) -> bool:
         event_record(
             workspace_id=contact.workspace_id,
             type="contact.opted_out" if opted_out else "contact.opted_in",
-            data={"contact_id": str(contact.pk), "channel": contact.channel, "reason": reason},
+            data={"contactId": str(contact.pk), "channel": contact.channel, "reason": reason},
         )
     return bool(updated)

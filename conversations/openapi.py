@@ -1,4 +1,6 @@
-"""OpenAPI examples of the conversation and message endpoints (seeds 000, 001, 002)."""
+"""OpenAPI examples of the conversation, message and event endpoints. `POST /v1/messages`
+(seed 001) and `POST /v1/api/conversations/message/generate` (seed 000) answer their
+seeds' snake_case; everything else is camelCase with `_id`."""
 
 from drf_spectacular.utils import OpenApiExample
 
@@ -7,7 +9,7 @@ from core.openapi import error_example
 # Seed 001's example request and response.
 SEED_001_EXAMPLES = [
     OpenApiExample(
-        "Seed 001 request",
+        "Request",
         value={
             "conversation_id": "con_9s2kd81",
             "sender_id": "usr_82hd92",
@@ -19,7 +21,7 @@ SEED_001_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
-        "Seed 001 response",
+        "Response",
         value={
             "status": "success",
             "message": "Message sent successfully.",
@@ -41,21 +43,19 @@ SEED_001_EXAMPLES = [
     ),
     # The seed's error examples, with what the API adds to its envelope (code, errors).
     error_example(
-        "Seed 001 missing text",
+        "Missing text",
         400,
         "Field 'text' is required.",
         "validation_error",
         errors={"text": ["This field is required."]},
     ),
     error_example(
-        "Seed 001 conversation not found",
+        "Conversation not found",
         404,
         "Conversation not found: con_9s2kd81.",
         "not_found",
     ),
-    error_example(
-        "Seed 001 server error", 500, "Failed to enqueue message. Please retry.", "store_failed"
-    ),
+    error_example("Server error", 500, "Failed to enqueue message. Please retry.", "store_failed"),
 ]
 
 SEED_002_EXAMPLES = [
@@ -87,7 +87,7 @@ SEED_002_EXAMPLES = [
 
 SEED_000_EXAMPLES = [
     OpenApiExample(
-        "Seed 000 request",
+        "Request",
         value={
             "flowId": "messageFlowId",
             "to": "+1234567890",
@@ -98,7 +98,7 @@ SEED_000_EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
-        "Seed 000 response",
+        "Response",
         value={
             "status": "success",
             "conversation_id": "63e63b2a-8b6d-4ea4-ae84-abc123",
@@ -128,11 +128,11 @@ SEED_000_EXAMPLES += [
 
 CONVERSATION_ID = "0193f6a2-6666-7b4a-9c2d-3e4f5a6b7c8d"
 CONVERSATION = {
-    "id": CONVERSATION_ID,
+    "_id": CONVERSATION_ID,
     "flowId": "0193f6a2-2222-7b4a-9c2d-3e4f5a6b7c8d",
     "agentId": "0193f6a2-7c1e-7b4a-9c2d-3e4f5a6b7c8d",
     "contact": {
-        "id": "0193f6a2-7777-7b4a-9c2d-3e4f5a6b7c8d",
+        "_id": "0193f6a2-7777-7b4a-9c2d-3e4f5a6b7c8d",
         "channel": "SMS",
         "address": "+14155550199",
         "name": "Sam",
@@ -191,7 +191,7 @@ RESUMED_EXAMPLES = [
 # --- Messages -------------------------------------------------------------------------
 
 MESSAGE = {
-    "id": "0193f6a2-8888-7b4a-9c2d-3e4f5a6b7c8d",
+    "_id": "0193f6a2-8888-7b4a-9c2d-3e4f5a6b7c8d",
     "conversationId": CONVERSATION_ID,
     "role": "user",
     "content": "Hi, can I move my appointment?",
@@ -207,12 +207,12 @@ MESSAGE = {
 }
 REPLY = {
     **MESSAGE,
-    "id": "0193f6a2-9999-7b4a-9c2d-3e4f5a6b7c8d",
+    "_id": "0193f6a2-9999-7b4a-9c2d-3e4f5a6b7c8d",
     "role": "agent",
     "content": "Of course. Would Thursday at 10:00 suit you?",
     "senderId": CONVERSATION["agentId"],
     "senderType": "agent",
-    "replyToId": MESSAGE["id"],
+    "replyToId": MESSAGE["_id"],
     "status": "scheduled",
     "sendAt": "2026-03-15T14:22:15Z",
     "model": "claude-sonnet-5-5",
@@ -294,6 +294,22 @@ MESSAGES_EXAMPLES = [
 
 # --- Events ---------------------------------------------------------------------------
 
+
+def _message_in_event(message: dict) -> dict:
+    """A message as events carry it (conversations.payloads.message_event)."""
+    return {
+        "_id": message["_id"],
+        "conversationId": message["conversationId"],
+        "role": message["role"],
+        "senderId": message["senderId"],
+        "senderType": message["senderType"],
+        "status": message["status"],
+        "createdAt": message["createdAt"],
+        "text": message["content"],
+        "metadata": message["metadata"],
+    }
+
+
 EVENTS_EXAMPLES = [
     OpenApiExample(
         "Events",
@@ -303,14 +319,22 @@ EVENTS_EXAMPLES = [
                     "sequence": 41,
                     "type": "message.created",
                     "conversationId": CONVERSATION_ID,
-                    "data": {"conversation_id": CONVERSATION_ID, "message_id": MESSAGE["id"]},
+                    "data": {
+                        "conversationId": CONVERSATION_ID,
+                        "message": _message_in_event(MESSAGE),
+                    },
                     "createdAt": "2026-03-15T14:22:11Z",
                 },
                 {
                     "sequence": 42,
                     "type": "reply.generated",
                     "conversationId": CONVERSATION_ID,
-                    "data": {"conversation_id": CONVERSATION_ID, "message_id": REPLY["id"]},
+                    "data": {
+                        "conversationId": CONVERSATION_ID,
+                        "message": _message_in_event(REPLY),
+                        "model": REPLY["model"],
+                        "usage": REPLY["usage"],
+                    },
                     "createdAt": "2026-03-15T14:22:14Z",
                 },
             ],

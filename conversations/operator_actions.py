@@ -20,6 +20,7 @@ from conversations.scheduling import (
     message_cancel,
     message_route_outbound,
     message_schedule,
+    outbound_status,
     send_time,
 )
 from conversations.services import conversation_create, message_create
@@ -67,6 +68,7 @@ def message_retry(*, message: Message, by: str) -> Message:
             metadata={**metadata, RETRY_OF: str(failed.pk), "retried_by": by},
             reply_to=failed.reply_to,
             llm_model=failed.llm_model,
+            status=outbound_status(conversation, failed.role),
         )
         return message_route_outbound(message=copy, approved=True)
 

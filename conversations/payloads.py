@@ -1,5 +1,7 @@
-"""The JSON that events carry (seed 001's snake_case). Events of HIPAA conversations
-carry ids and statuses only, never message text."""
+"""The JSON that events carry: camelCase keys and `_id`, as every endpoint the seeds do
+not fix (docs/api.md, "Conventions"). Keys inside what a client or operator wrote
+(message metadata, conversation context) are theirs and stay as written. Events of HIPAA
+conversations carry ids and statuses only, never message text."""
 
 from conversations.models import Conversation, Message
 
@@ -9,25 +11,27 @@ def iso(value: object) -> str | None:
 
 
 def message_event(message: Message, conversation: Conversation) -> dict:
+    """The message as it is now: call after its status was last changed, so that the
+    event says what the row says."""
     body = {
-        "id": str(message.pk),
-        "conversation_id": str(conversation.pk),
+        "_id": str(message.pk),
+        "conversationId": str(conversation.pk),
         "role": message.role,
-        "sender_id": message.sender_id,
-        "sender_type": message.sender_type,
+        "senderId": message.sender_id,
+        "senderType": message.sender_type,
         "status": message.status,
-        "created_at": iso(message.created_at),
+        "createdAt": iso(message.created_at),
     }
     if not conversation.hipaa:
         body["text"] = message.content
         body["metadata"] = message.metadata
-    return {"conversation_id": str(conversation.pk), "message": body}
+    return {"conversationId": str(conversation.pk), "message": body}
 
 
 def conversation_event(conversation: Conversation) -> dict:
     return {
-        "conversation_id": str(conversation.pk),
-        "flow_id": str(conversation.flow_id) if conversation.flow_id else None,
-        "agent_id": str(conversation.agent_id) if conversation.agent_id else None,
+        "conversationId": str(conversation.pk),
+        "flowId": str(conversation.flow_id) if conversation.flow_id else None,
+        "agentId": str(conversation.agent_id) if conversation.agent_id else None,
         "channel": conversation.channel,
     }

@@ -16,7 +16,7 @@ from agents.prompts import Prompt, PromptContext, Turn, build_prompt, control_bl
 from conversations import payloads
 from conversations.events import event_record
 from conversations.models import Conversation, Message, Role
-from conversations.scheduling import message_route_outbound
+from conversations.scheduling import message_route_outbound, outbound_status
 from conversations.services import (
     conversation_agent,
     conversation_set_state,
@@ -142,6 +142,7 @@ def reply_generate(
                 llm_model=completion.model,
                 input_tokens=completion.input_tokens,
                 output_tokens=completion.output_tokens,
+                status=outbound_status(conversation, Role.AGENT),
             )
             if conversation.flow is not None:
                 message_route_outbound(message=reply, approved=conversation.flow.autopilot)
@@ -234,7 +235,7 @@ def _discard(
         type="reply.discarded",
         conversation_id=conversation.pk,
         data={
-            "conversation_id": str(conversation.pk),
+            "conversationId": str(conversation.pk),
             "reason": reason,
             "model": completion.model,
             "usage": _usage(completion),
@@ -256,7 +257,7 @@ def _state_as_given(state: dict) -> dict:
 
 
 def _usage(completion: llm.Completion) -> dict:
-    return {"input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens}
+    return {"inputTokens": completion.input_tokens, "outputTokens": completion.output_tokens}
 
 
 def _settle(conversation_id: uuid.UUID, started_at: datetime, *, error: str) -> None:
@@ -280,7 +281,7 @@ def _record_failure(conversation_id: uuid.UUID, started_at: datetime, message: s
                 workspace_id=conversation.workspace_id,
                 type="reply.failed",
                 conversation_id=conversation_id,
-                data={"conversation_id": str(conversation_id), "error": message},
+                data={"conversationId": str(conversation_id), "error": message},
             )
             _settle(conversation_id, started_at, error=message)
     finally:
@@ -319,7 +320,11 @@ def conversation_post_message(
             message = None
             if content.strip():
                 message = message_create(
-                    conversation=conversation, role=role, text=content, metadata=metadata
+                    conversation=conversation,
+                    role=role,
+                    text=content,
+                    metadata=metadata,
+                    status=outbound_status(conversation, role),
                 )
                 if role == Role.AGENT:  # written elsewhere: goes to the customer's channel
                     message_route_outbound(message=message, approved=True)

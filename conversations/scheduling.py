@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from conversations import payloads
 from conversations.events import event_record
-from conversations.models import Contact, Conversation, DeliveryStatus, Message
+from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
 from core import jobs
 from core.errors import Conflict
 from flows.models import MessageFlow
@@ -33,11 +33,11 @@ def send_time(flow: MessageFlow, now: datetime) -> datetime:
 
 def message_event_data(message: Message, conversation: Conversation, **extra: object) -> dict:
     data = payloads.message_event(message, conversation)
-    data["message"].update(status=message.status, send_at=payloads.iso(message.send_at), **extra)
+    data["message"].update(sendAt=payloads.iso(message.send_at), **extra)
     if message.status in (DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED):
         # Why, in the provider's words: a carrier's refusal (e.g. Twilio 21211) is the
         # first thing a client needs to see.
-        data["message"].update(error_code=message.error_code, error=message.error_message)
+        data["message"].update(errorCode=message.error_code, error=message.error_message)
     return data
 
 
@@ -74,19 +74,24 @@ def message_schedule(*, message: Message, send_at: datetime) -> Message:
     return message
 
 
+def outbound_status(conversation: Conversation, role: str) -> str:
+    """The status a message the service writes (not one received) is created with: an
+    agent's or operator's message is a draft where a flow sends it to a customer on a
+    channel (message_route_outbound then schedules it when approved); anything else, and
+    every message of an API-only conversation (no flow or no contact), is none. Created
+    so, its message.created event says what the row says."""
+    if role != Role.AGENT or conversation.flow_id is None or conversation.contact_id is None:
+        return DeliveryStatus.NONE
+    return DeliveryStatus.DRAFT
+
+
 def message_route_outbound(*, message: Message, approved: bool) -> Message:
-    """An agent's or operator's message in a conversation with a customer on a channel:
-    scheduled inside the flow's hours when approved (autopilot, or a person wrote it),
-    otherwise kept as a draft for an operator. Messages of API-only conversations
-    (no flow or no contact) are not for delivery."""
-    conversation = message.conversation
-    if conversation.flow_id is None or conversation.contact_id is None:
+    """Call with a message created with `outbound_status`: a draft is scheduled inside
+    the flow's hours when approved (autopilot, or a person wrote it), otherwise kept for
+    an operator; a message not for delivery is left as it is."""
+    if message.status != DeliveryStatus.DRAFT or not approved:
         return message
-    Message.objects.filter(pk=message.pk).update(status=DeliveryStatus.DRAFT)
-    message.status = DeliveryStatus.DRAFT
-    if not approved:
-        return message
-    hours = conversation.flow.working_hours()
+    hours = message.conversation.flow.working_hours()
     return message_schedule(message=message, send_at=next_opening(timezone.now(), hours))
 
 

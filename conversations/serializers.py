@@ -7,7 +7,7 @@ from conversations.services import reply_lock_is_held
 from core.fields import StrictBooleanField, StrictCharField, StrictDictField
 from core.serializers import StrictSerializer
 
-# --- Seed 002 and the conversations resource (camelCase) ------------------------------
+# --- The conversations resource and its messages (camelCase and `_id`) -----------------
 
 
 class StateSerializer(StrictSerializer):
@@ -28,7 +28,7 @@ class ConversationFilterSerializer(serializers.Serializer):
 
 
 class ContactSummarySerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    _id = serializers.UUIDField(source="id")
     channel = serializers.CharField()
     address = serializers.CharField()
     name = serializers.CharField()
@@ -39,7 +39,7 @@ class ContactSummarySerializer(serializers.Serializer):
 
 
 class ConversationSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    _id = serializers.UUIDField(source="id")
     flowId = serializers.UUIDField(source="flow_id", allow_null=True)
     agentId = serializers.SerializerMethodField()
     contact = ContactSummarySerializer(allow_null=True)
@@ -70,7 +70,7 @@ class ConversationSerializer(serializers.Serializer):
 
 
 class MessageSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    _id = serializers.UUIDField(source="id")
     conversationId = serializers.UUIDField(source="conversation_id")
     role = serializers.CharField()
     content = serializers.CharField()
@@ -108,16 +108,16 @@ class MessageFilterSerializer(serializers.Serializer):
         required=False,
         help_text="Delivery status, e.g. `draft` (awaiting approval) or `failed`.",
     )
-    conversation = serializers.UUIDField(required=False, help_text="A conversation's id.")
+    conversation = serializers.UUIDField(required=False, help_text="A conversation's `_id`.")
     flow = serializers.UUIDField(required=False, help_text="A message flow's `_id`.")
-    contact = serializers.UUIDField(required=False, help_text="A contact's id.")
+    contact = serializers.UUIDField(required=False, help_text="A contact's `_id`.")
     since = serializers.DateTimeField(
         required=False, help_text="Only messages created at or after this time (ISO 8601)."
     )
 
 
 class ConversationMessageCreateSerializer(StrictSerializer):
-    """Seed 002's request."""
+    """The request of `POST /v1/conversations/{id}/messages`."""
 
     role = serializers.ChoiceField(choices=[Role.USER, Role.AGENT, Role.CONTROL])
     content = StrictCharField(required=False, allow_blank=True, default="")

@@ -14,7 +14,7 @@ from agents.models import Agent
 from conversations import payloads, selectors
 from conversations.events import event_record
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
-from conversations.scheduling import message_route_outbound
+from conversations.scheduling import message_route_outbound, outbound_status
 from core import jobs
 from core.crypto import encrypt_text
 from core.db import insert_row
@@ -109,7 +109,7 @@ def conversation_delete(*, conversation: Conversation) -> None:
         workspace_id=workspace_id,
         type="conversation.deleted",
         conversation_id=conversation_id,
-        data={"conversation_id": str(conversation_id)},
+        data={"conversationId": str(conversation_id)},
     )
 
 
@@ -283,7 +283,7 @@ def conversation_pause(*, conversation: Conversation, by: str = "") -> Conversat
         type="conversation.paused",
         conversation_id=conversation.pk,
         data={
-            "conversation_id": str(conversation.pk),
+            "conversationId": str(conversation.pk),
             "by": by,
             "until": payloads.iso(until),
         },
@@ -301,7 +301,7 @@ def conversation_resume(*, conversation: Conversation) -> Conversation:
         workspace_id=conversation.workspace_id,
         type="conversation.resumed",
         conversation_id=conversation.pk,
-        data={"conversation_id": str(conversation.pk)},
+        data={"conversationId": str(conversation.pk)},
     )
     return conversation
 
@@ -389,6 +389,7 @@ def message_send(
                 sender_type=sender_type,
                 metadata=metadata,
                 reply_to=reply_to,
+                status=outbound_status(conversation, role),
             )
             enqueue = (
                 auto_reply

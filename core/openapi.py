@@ -128,7 +128,7 @@ class ErrorSerializer(serializers.Serializer):
 
 # The component's description (drf-spectacular takes it from the docstring).
 ErrorSerializer.__doc__ = (
-    "Every error the API answers, whatever its status: seed 001's envelope "
+    "Every error the API answers, whatever its status: `POST /v1/messages`' envelope "
     '`{"status": "error", "message", "data": null}` with a stable `code` and, on '
     "validation errors, `errors`.\n\n" + _codes_table()
 )

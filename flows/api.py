@@ -60,7 +60,7 @@ class FlowFilterSerializer(serializers.Serializer):
     partial_update={"description": "Only the fields given change; nested settings are merged."},
 )
 class MessageFlowViewSet(WorkspaceModelViewSet):
-    """Message flows (seed 003): which agent talks, on which channel, and when."""
+    """Message flows: which agent talks, on which channel, and when."""
 
     queryset = MessageFlow.objects.select_related("agent")
     serializer_class = MessageFlowSerializer

@@ -105,10 +105,8 @@ WORKSPACE_UPDATE_EXAMPLES = [
 ]
 
 FLOW_EXAMPLES = [
-    OpenApiExample("Seed 003 request", value=SEED_003_REQUEST, request_only=True),
-    OpenApiExample(
-        "Seed 003 response", value=SEED_003_RESPONSE, response_only=True, status_codes=["201"]
-    ),
+    OpenApiExample("Request", value=SEED_003_REQUEST, request_only=True),
+    OpenApiExample("Response", value=SEED_003_RESPONSE, response_only=True, status_codes=["201"]),
     OpenApiExample(
         "Validation error",
         value={

@@ -118,10 +118,10 @@ def _endpoint_disable(*, endpoint_id: uuid.UUID, reason: str) -> None:
         workspace_id=endpoint.workspace_id,
         type="webhook_endpoint.disabled",
         data={
-            "webhook_id": str(endpoint.pk),
+            "webhookId": str(endpoint.pk),
             "url": endpoint.url,
             "reason": reason,
-            "last_success_at": iso(endpoint.last_success_at),
+            "lastSuccessAt": iso(endpoint.last_success_at),
         },
     )
 

@@ -30,9 +30,9 @@ def test_a_sent_campaign_completes_with_its_counts_and_a_completed_event(api_cli
     assert campaign["completedAt"] is not None
     assert campaign["counts"]["sent"] == 2
     [completed] = _events("campaign.completed")
-    assert completed["campaign_id"] == body["_id"]
+    assert completed["campaignId"] == body["_id"]
     assert completed["counts"]["sent"] == 2
-    assert completed["counts"]["skipped"]["opted_out"] == 0
+    assert completed["counts"]["skipped"]["optedOut"] == 0
     listed = api_client.get(f"{URL}/{body['_id']}/recipients?outcome=sent").json()["results"]
     assert [r["row"] for r in listed] == [1, 2]
     assert all(r["sentAt"] for r in listed)

@@ -151,7 +151,7 @@ def test_messages_are_listed_oldest_first_with_a_cursor(api_client, conversation
     first = api_client.get(url(conversation), {"limit": 2}).json()
     second = api_client.get(first["next"]).json()
 
-    assert [m["id"] for m in first["results"] + second["results"]] == [str(m.pk) for m in messages]
+    assert [m["_id"] for m in first["results"] + second["results"]] == [str(m.pk) for m in messages]
 
 
 def test_bad_role_is_400(api_client, conversation):
@@ -252,7 +252,7 @@ def test_claude_reply_through_the_sdk_stores_model_and_usage(
     sent = fake_anthropic.requests[-1]["json"]
     assert sent["messages"][-1] == {"role": "user", "content": "What are your hours?"}
     assert sent["model"] == conversation.agent.model
-    stored = Message.objects.get(pk=reply["id"])
+    stored = Message.objects.get(pk=reply["_id"])
     assert stored.output_tokens is not None
 
 

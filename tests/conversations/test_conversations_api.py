@@ -66,7 +66,7 @@ def test_list_is_paginated_and_filters_by_flow(api_client, workspace):
     filtered = api_client.get(URL, {"flowId": str(flow.pk)}).json()
 
     assert len(everything["results"]) + len(rest["results"]) == 3
-    assert [c["id"] for c in filtered["results"]] == [str(in_flow.pk)]
+    assert [c["_id"] for c in filtered["results"]] == [str(in_flow.pk)]
 
 
 def test_retrieve_shows_message_count_and_reply_status(api_client, workspace):

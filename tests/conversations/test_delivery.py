@@ -224,5 +224,32 @@ def test_an_agent_message_posted_through_seed_002_goes_to_the_customer(api_clien
     ).json()
 
     assert body["message"]["status"] == "scheduled"
-    assert delivery.deliver(body["message"]["id"]) == "sent"
+    assert delivery.deliver(body["message"]["_id"]) == "sent"
     assert "Written by our scheduler." in mail.outbox[0].body
+
+
+def test_each_event_of_a_message_to_the_customer_carries_its_status_at_that_step(
+    api_client, email_flow
+):
+    contact = Contact.objects.create(
+        workspace=email_flow.workspace, channel="Email", address="a@b.example"
+    )
+    conversation = Conversation.objects.create(
+        workspace=email_flow.workspace, flow=email_flow, contact=contact, channel="Email"
+    )
+    body = api_client.post(
+        f"/v1/conversations/{conversation.pk}/messages",
+        {"role": "agent", "content": "Written by our scheduler."},
+        format="json",
+    ).json()
+    delivery.deliver(body["message"]["_id"])
+
+    events = api_client.get("/v1/events", {"conversation": str(conversation.pk)}).json()
+    steps = [(e["type"], e["data"]["message"]["status"]) for e in events["results"]]
+    assert steps == [
+        ("message.created", "draft"),
+        ("message.scheduled", "scheduled"),
+        ("message.sent", "sent"),
+    ]
+    listed = api_client.get(f"/v1/conversations/{conversation.pk}/messages").json()
+    assert listed["results"][0]["status"] == "sent"

@@ -119,7 +119,7 @@ def test_readers_following_next_see_every_event_once_in_order_while_many_write(o
             while True:
                 finished = done.is_set()  # before reading: then this read sees everything
                 page = client.get("/v1/events", {"after": after, "limit": 7}).json()
-                seen.extend((e["sequence"], e["data"]["message"]["id"]) for e in page["results"])
+                seen.extend((e["sequence"], e["data"]["message"]["_id"]) for e in page["results"])
                 after = page["next"]
                 if finished and not page["results"]:
                     return
@@ -143,7 +143,7 @@ def test_readers_following_next_see_every_event_once_in_order_while_many_write(o
     total = writers * per_writer
     stored = set(
         Event.objects.filter(workspace=owner.workspace, type="message.created").values_list(
-            "data__message__id", flat=True
+            "data__message___id", flat=True
         )
     )
     assert len(stored) == total

@@ -39,7 +39,7 @@ def test_hipaa_events_carry_no_text(api_client, workspace):
     event = Event.objects.get(type="message.created")
     assert SECRET not in str(event.data)
     assert "text" not in event.data["message"]
-    assert event.data["message"]["id"]
+    assert event.data["message"]["_id"]
 
 
 def test_conversations_of_hipaa_flows_opened_through_the_api_are_encrypted(api_client, workspace):
@@ -47,7 +47,7 @@ def test_conversations_of_hipaa_flows_opened_through_the_api_are_encrypted(api_c
 
     body = api_client.post("/v1/conversations", {"flowId": str(flow.pk)}, format="json").json()
     api_client.post(
-        f"/v1/conversations/{body['id']}/messages",
+        f"/v1/conversations/{body['_id']}/messages",
         {"role": "user", "content": SECRET},
         format="json",
     )

@@ -17,7 +17,7 @@ URL = "/v1/messages"
 
 def _ids(response) -> list[str]:
     assert response.status_code == 200, response.json()
-    return [m["id"] for m in response.json()["results"]]
+    return [m["_id"] for m in response.json()["results"]]
 
 
 def test_lists_messages_of_every_conversation_newest_first(owner):

@@ -266,5 +266,5 @@ def test_a_number_the_carrier_refuses_fails_the_message_with_its_code_and_reason
     assert (message.status, message.error_code) == (DeliveryStatus.FAILED, "21211")
     assert "Invalid 'To' Phone Number" in message.error_message
     failed = Event.objects.get(type="message.failed").data["message"]
-    assert failed["error_code"] == "21211"
+    assert failed["errorCode"] == "21211"
     assert "Invalid 'To' Phone Number" in failed["error"]

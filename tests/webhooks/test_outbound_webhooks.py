@@ -30,7 +30,7 @@ def _endpoint(workspace, url: str, **fields) -> WebhookEndpoint:
 
 
 def _delivery(workspace, endpoint: WebhookEndpoint, type: str = "message.created"):
-    event = event_record(workspace_id=workspace.pk, type=type, data={"message": {"id": "m1"}})
+    event = event_record(workspace_id=workspace.pk, type=type, data={"message": {"_id": "m1"}})
     services.webhooks_fan_out(event_id=event.pk, enqueue=False)
     return WebhookDelivery.objects.get(event=event, endpoint=endpoint)
 
@@ -103,7 +103,7 @@ def test_a_hipaa_flows_event_carries_no_message_text(workspace, webhook_receiver
     assert b"diagnosis" not in request.body
     message = json.loads(request.body)["data"]["message"]
     assert "text" not in message
-    assert message["id"]
+    assert message["_id"]
     assert message["status"] is not None
 
 
@@ -209,7 +209,7 @@ def test_a_410_disables_the_endpoint_at_once(workspace, webhook_receiver):
     assert endpoint.enabled is False
     assert endpoint.disabled_reason == "gone"
     disabled = Event.objects.get(workspace=workspace, type="webhook_endpoint.disabled")
-    assert disabled.data["webhook_id"] == str(endpoint.pk)
+    assert disabled.data["webhookId"] == str(endpoint.pk)
     # The endpoint's other deliveries are not attempted any more.
     assert services.webhook_deliver(delivery_id=other.pk) == "failed"
     assert len(webhook_receiver.requests) == 1
