@@ -189,7 +189,7 @@ class MessagesView(WorkspaceAPIView):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(messages, request, view=self)
-        return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+        return paginator.get_paginated_response([resources.message(m) for m in page])
 
     @extend_schema(
         summary="Send a message",
@@ -255,12 +255,13 @@ class EventsView(WorkspaceAPIView):
                 # Over the caps (core.longpoll) the answer comes at once: poll again.
                 wait=params["wait"] if may_wait else 0,
             )
-        page = {
-            "results": events,
-            "next": events[-1].sequence if events else params["after"],
-            "hasMore": has_more,
-        }
-        return Response(EventPageSerializer(page).data)
+        return Response(
+            resources.events_page(
+                events,
+                next_after=events[-1].sequence if events else params["after"],
+                has_more=has_more,
+            )
+        )
 
 
 class GenerateMessageView(WorkspaceAPIView):
@@ -349,6 +350,11 @@ class ConversationMessageViewSet(
         if getattr(self, "swagger_fake_view", False):
             return queryset
         return queryset.filter(conversation=self.conversation)
+
+    def list(self, request: Request, conversation_id: str) -> Response:
+        # As ListModelMixin, with the rows built by conversations.resources.
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([resources.message(m) for m in page])
 
     @extend_schema(
         summary="Create a message in a conversation",

@@ -6,7 +6,7 @@ conversations.serializers still describe these answers in the OpenAPI schema, an
 tests/conversations/test_resources.py holds each function here equal to its serializer's
 output, so the two cannot drift apart."""
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Event, Message
 from core.fields import datetime_text
 
 
@@ -28,4 +28,44 @@ def message_sent(conversation: Conversation, message: Message, enqueued: bool) -
             },
             "auto_reply_enqueued": enqueued,
         },
+    }
+
+
+def message(message: Message) -> dict:
+    """A message as the messages resource shows it; MessageSerializer."""
+    usage = None
+    if message.input_tokens is not None or message.output_tokens is not None:
+        usage = {"inputTokens": message.input_tokens, "outputTokens": message.output_tokens}
+    return {
+        "_id": str(message.pk),
+        "conversationId": str(message.conversation_id),
+        "role": message.role,
+        "content": message.content,
+        "senderId": message.sender_id,
+        "senderType": message.sender_type,
+        "metadata": message.metadata,
+        "replyToId": str(message.reply_to_id) if message.reply_to_id else None,
+        "status": message.status,
+        "sendAt": datetime_text(message.send_at),
+        "model": message.llm_model,
+        "usage": usage,
+        "createdAt": datetime_text(message.created_at),
+    }
+
+
+def events_page(events: list[Event], *, next_after: int, has_more: bool) -> dict:
+    """GET /v1/events's answer; EventPageSerializer."""
+    return {
+        "results": [
+            {
+                "sequence": event.sequence,
+                "type": event.type,
+                "conversationId": str(event.conversation_id) if event.conversation_id else None,
+                "data": event.data,
+                "createdAt": datetime_text(event.created_at),
+            }
+            for event in events
+        ],
+        "next": next_after,
+        "hasMore": has_more,
     }
