@@ -68,7 +68,8 @@ def test_the_printed_story_works_end_to_end(
 
     simulate = shlex.split(commands[2])
     assert simulate[1:3] == ["manage.py", "simulate_inbound"]
-    run(*simulate[2:], "--base-url", live_server.url)
+    assert simulate[-2:] == ["--base-url", live_server.url]  # the port it runs on
+    run(*simulate[2:])
 
     conversation = Conversation.objects.get(pk=opened["conversation_id"])
     said = list(conversation.messages.order_by("created_at").values_list("role", flat=True))

@@ -74,7 +74,7 @@ class Command(BaseCommand):
         write("3. Answer as the customer, through the signed Twilio webhook:")
         write(
             f".venv/bin/python manage.py simulate_inbound --from {CUSTOMER} "
-            f"--to {DEMO_NUMBER} --body 'Yes, see you then'"
+            f"--to {DEMO_NUMBER} --body 'Yes, see you then' --base-url {base}"
         )
         write("4. Read what happened, the AI's reply included (offline model):")
         write(f"curl -sS '{base}/v1/events?wait=10' {auth}")
