@@ -2,6 +2,7 @@
 database is shown in clear to the operators, and what they change stays sealed."""
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from conversations.models import Contact, Conversation, DeliveryStatus, Message
@@ -73,3 +74,32 @@ def test_an_operator_editing_the_context_in_the_console_keeps_it_sealed(alice_cl
     conversation.refresh_from_db()
     assert conversation.context == {"allergy": "penicillin"}
     assert "penicillin" not in stored(Conversation, conversation.pk, "context")
+
+
+def test_a_hipaa_contact_edited_in_the_admin_stays_sealed(admin_client, world):
+    flow = world.a.flow
+    flow.hipaa_compliance = True
+    flow.save()
+    contact = world.a.contact
+    conversation_create(workspace=world.a.workspace, flow=flow, contact=contact)
+    url = reverse("admin:conversations_contact_change", args=[contact.pk])
+
+    response = admin_client.post(
+        url,
+        {
+            "workspace": world.a.workspace.pk,
+            "channel": contact.channel,
+            "address": contact.address,
+            "name": "Wilhelmina Stroud",
+            "metadata": '{"customerDetails": {"ward": "cardiology-4b"}}',
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    contact.refresh_from_db()
+    assert contact.hipaa
+    assert contact.name == "Wilhelmina Stroud"
+    assert "Wilhelmina" not in stored(Contact, contact.pk, "name")
+    assert "cardiology" not in stored(Contact, contact.pk, "metadata")
+    history = LogEntry.objects.values_list("object_repr", "change_message").get()
+    assert "Wilhelmina" not in str(history)  # the admin's history names the address
