@@ -5,6 +5,7 @@ sender's throughput and each recipient's hours, with counts as they go."""
 from django.db import models
 
 from core.models import TimestampedModel, optional_link
+from core.sealed import SealedJSONField, SealedTextField
 from core.tenancy import validate_same_workspace
 
 
@@ -97,9 +98,11 @@ class CampaignRecipient(models.Model):
     )
     position = models.PositiveIntegerField(help_text="The row in the list, from 1.")
     to = models.CharField(max_length=320, blank=True, help_text="As given.")
-    name = models.CharField(max_length=200, blank=True)
-    customer_details = models.JSONField(default=dict, blank=True)
-    dynamic = models.JSONField(default=dict, blank=True)
+    # Encrypted at rest for a HIPAA flow's campaign (campaigns.services seals them as
+    # it writes the rows); `to` stays in clear, as every address.
+    name = SealedTextField(blank=True)
+    customer_details = SealedJSONField(default=dict, blank=True)
+    dynamic = SealedJSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
     error = models.TextField(blank=True)

@@ -52,6 +52,7 @@ from conversations.outbound import (
 )
 from conversations.scheduling import message_cancel
 from core import jobs
+from core.crypto import encrypt_text, seal_object
 from core.errors import ApplicationError, Conflict
 from flows.models import Direction, MessageFlow
 from flows.working_hours import validate_timezone
@@ -109,6 +110,18 @@ COLUMNS = (
 )
 
 
+def _customer_data(row: Row, *, hipaa: bool) -> tuple[str, object, object]:
+    """The row's name, details and dynamic values as stored: sealed for a HIPAA flow
+    (the fields open them as they are read)."""
+    if not hipaa:
+        return row.name, row.details, row.dynamic
+    return (
+        encrypt_text(row.name) if row.name else "",
+        seal_object(row.details),
+        seal_object(row.dynamic),
+    )
+
+
 def _row_values(campaign: Campaign, row: Row, now: datetime) -> tuple:
     reason, error = row.problem or ("", "")
     return (
@@ -116,9 +129,7 @@ def _row_values(campaign: Campaign, row: Row, now: datetime) -> tuple:
         campaign.workspace_id,
         row.position,
         row.to,
-        row.name,
-        row.details,
-        row.dynamic,
+        *_customer_data(row, hipaa=campaign.flow.hipaa_compliance),
         State.SKIPPED if row.problem else State.PENDING,
         reason,
         error,
@@ -163,12 +174,14 @@ def _recipients_insert(campaign: Campaign, rows: list[Row]) -> None:
     head = f"{campaign.pk}\t{campaign.workspace_id}\t"
     tail = f"\tf\t{now.isoformat()}\t{now.isoformat()}\n"
     escapes, pending, skipped = _COPY_ESCAPES, State.PENDING.value, State.SKIPPED.value
+    hipaa = campaign.flow.hipaa_compliance
     lines = []
     for row in rows:
         reason, error = row.problem or ("", "")
+        name, details, dynamic = _customer_data(row, hipaa=hipaa)
         lines.append(
-            f"{head}{row.position}\t{row.to.translate(escapes)}\t{row.name.translate(escapes)}\t"
-            f"{_json(row.details).translate(escapes)}\t{_json(row.dynamic).translate(escapes)}\t"
+            f"{head}{row.position}\t{row.to.translate(escapes)}\t{name.translate(escapes)}\t"
+            f"{_json(details).translate(escapes)}\t{_json(dynamic).translate(escapes)}\t"
             f"{skipped if row.problem else pending}\t{reason}\t{error.translate(escapes)}{tail}"
         )
     with (

@@ -290,8 +290,9 @@ EMAIL_DOMAIN = env("EMAIL_DOMAIN", default="localhost")
 # auth. Empty: anymail accepts anyone, so outside DEBUG the mail is ignored; set it.
 ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 
-# Message text of HIPAA conversations is encrypted with these (comma-separated Fernet
-# keys; the first encrypts, all decrypt). The default derives one from SECRET_KEY.
+# What HIPAA conversations hold, idempotent answers and webhook signing secrets are
+# encrypted with these (comma-separated Fernet keys; the first encrypts, all decrypt;
+# docs/operations.md, "Encryption at rest"). The default derives one from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS",
     default=[

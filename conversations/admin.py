@@ -24,8 +24,12 @@ class MessageInline(ReadOnlyAdminMixin, WorkspaceScopedTabularInline):
 @admin.register(Contact)
 class ContactAdmin(WorkspaceScopedAdmin):
     list_display = ("address", "name", "channel", "workspace", "opted_out_at")
-    list_filter = ("channel", ("opted_out_at", admin.EmptyFieldListFilter))
+    list_filter = ("channel", "hipaa", ("opted_out_at", admin.EmptyFieldListFilter))
+    # A HIPAA contact's name is sealed at rest: found by address only.
     search_fields = ("address", "name")
+    # Set once a HIPAA flow reaches the contact, never unset: unticking it would store
+    # the name in clear at the next save.
+    readonly_fields = ("hipaa",)
 
 
 @admin.register(Conversation)

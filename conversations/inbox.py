@@ -139,10 +139,10 @@ def _filtered(queryset: QuerySet, filters: InboxFilters, paused: Q) -> QuerySet:
 
 
 def _search(q: str) -> Q:
-    """Contact name and address, and message text. The text of HIPAA conversations is
-    encrypted at rest, so only their contacts are found. PostgreSQL: full-text search
-    (the `simple` configuration: names, codes and any language, no stemming); SQLite:
-    a substring match."""
+    """Contact name and address, and message text. The text of HIPAA conversations and
+    their contacts' names are encrypted at rest, so those are found by address only.
+    PostgreSQL: full-text search (the `simple` configuration: names, codes and any
+    language, no stemming); SQLite: a substring match."""
     contact = Q(contact__name__icontains=q) | Q(contact__address__icontains=q)
     messages = Message.objects.filter(conversation=OuterRef("pk"), conversation__hipaa=False)
     if connection.vendor == "postgresql":

@@ -5,19 +5,27 @@ from django.db.models import Q
 
 from core.crypto import decrypt_text
 from core.models import TimestampedModel, optional_link
+from core.sealed import SealedJSONField, SealedTextField
 from core.tenancy import validate_same_workspace
 
 
 class Contact(TimestampedModel):
-    """A customer, by normalised address: E.164 for SMS, lower-cased email for Email."""
+    """A customer, by normalised address: E.164 for SMS, lower-cased email for Email.
+
+    Once a HIPAA flow reaches the contact, its name and metadata are encrypted at rest;
+    the address stays in clear: inbound messages and sends are routed by it."""
 
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="contacts"
     )
     channel = models.CharField(max_length=8)
     address = models.CharField(max_length=320)
-    name = models.CharField(max_length=200, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    name = SealedTextField(blank=True, seal_when="hipaa")
+    metadata = SealedJSONField(default=dict, blank=True, seal_when="hipaa")
+    hipaa = models.BooleanField(
+        default=False,
+        help_text="Reached by a HIPAA flow: name and metadata are encrypted at rest.",
+    )
     opted_out_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -28,7 +36,8 @@ class Contact(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return self.name or self.address
+        # Never a HIPAA contact's name: this string is kept in the admin's history.
+        return self.address if self.hipaa else (self.name or self.address)
 
     def clean(self) -> None:
         validate_same_workspace(self)
@@ -53,9 +62,10 @@ class Conversation(TimestampedModel):
     playbook = models.TextField(blank=True)
     phase = models.CharField(max_length=200, blank=True)
     system_message = models.TextField(blank=True)
-    context = models.JSONField(default=dict, blank=True)
+    context = SealedJSONField(default=dict, blank=True, seal_when="hipaa")
     hipaa = models.BooleanField(
-        default=False, help_text="Message text is encrypted at rest (from the flow)."
+        default=False,
+        help_text="Message text, metadata and context are encrypted at rest (from the flow).",
     )
     ai_paused = models.BooleanField(default=False)
     ai_paused_until = models.DateTimeField(
@@ -118,7 +128,13 @@ class DeliveryStatus(models.TextChoices):
 
 class Message(TimestampedModel):
     """Immutable content (role, sender, text, metadata, reply-to) plus a delivery life
-    cycle. Text of HIPAA conversations is stored encrypted; read it through `.content`."""
+    cycle. Text of HIPAA conversations is stored encrypted; read it through `.content`.
+    Their metadata is encrypted too (and read in clear), except the ids the operator
+    console looks messages up by (ID_KEYS)."""
+
+    # Metadata keys whose id values stay in clear: operator_actions.RETRY_OF and REPLACES,
+    # delivery.BULK_KEY (the inbox counts retries in SQL).
+    ID_KEYS = ("retry_of", "replaces", "campaign_id")
 
     # Indexed with created_at below, not alone: every index is written by every insert.
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, db_index=False)
@@ -129,7 +145,9 @@ class Message(TimestampedModel):
     sender_id = models.CharField(max_length=200, blank=True)
     sender_type = models.CharField(max_length=16, blank=True)
     text = models.TextField(blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = SealedJSONField(
+        default=dict, blank=True, seal_when="conversation.hipaa", plain_keys=ID_KEYS
+    )
     reply_to = optional_link("self", related_name="replies", db_index=False)
     status = models.CharField(
         max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE

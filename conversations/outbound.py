@@ -26,6 +26,7 @@ from conversations.scheduling import enqueue_send, message_event_data
 from core import jobs
 from core.crypto import encrypt_text
 from core.errors import ApplicationError
+from core.sealed import sealed_bulk_update
 from flows import placeholders
 from flows.models import Direction, MessageFlow
 from flows.selectors import flow_for_workspace
@@ -125,10 +126,12 @@ def _contact_details(contact: Contact, name: str, details: dict) -> bool:
 
 
 def _contacts(
-    workspace: Workspace, channel: str, recipients: list[Recipient], now: datetime
+    workspace: Workspace, flow: MessageFlow, recipients: list[Recipient], now: datetime
 ) -> dict[str, Contact]:
     """The recipients' contacts by address, created if new and locked (in address order,
-    so two batches never wait on each other in a circle) until the transaction ends."""
+    so two batches never wait on each other in a circle) until the transaction ends. A
+    HIPAA flow marks them so: their names and details are then sealed at rest."""
+    channel = flow.message_channel
     addresses = sorted({r.address for r in recipients})
     Contact.objects.bulk_create(
         [
@@ -146,11 +149,14 @@ def _contacts(
     changed = {}
     for recipient in recipients:
         contact = contacts[recipient.address]
-        if _contact_details(contact, recipient.name, recipient.details):
+        reached = flow.hipaa_compliance and not contact.hipaa
+        if reached:
+            contact.hipaa = True
+        if _contact_details(contact, recipient.name, recipient.details) or reached:
             contact.updated_at = now
             changed[contact.pk] = contact
     if changed:
-        Contact.objects.bulk_update(changed.values(), ["name", "metadata", "updated_at"])
+        sealed_bulk_update(Contact, changed.values(), ["name", "metadata", "hipaa", "updated_at"])
     return contacts
 
 
@@ -214,7 +220,7 @@ def messages_generate(
             before_events(results)
         return results
     with transaction.atomic():
-        contacts = _contacts(workspace, flow.message_channel, recipients, now)
+        contacts = _contacts(workspace, flow, recipients, now)
         kept = []
         for index, recipient in enumerate(recipients):
             contact = contacts[recipient.address]
@@ -275,7 +281,7 @@ def messages_generate(
             results[index].message = message
         for conversation in with_context.values():
             conversation.updated_at = now
-        Conversation.objects.bulk_update(with_context.values(), ["context", "updated_at"])
+        sealed_bulk_update(Conversation, with_context.values(), ["context", "updated_at"])
         # Events as the one-recipient path always wrote them: the conversation's creation,
         # the message as a draft, then its scheduling.
         events = []

@@ -59,6 +59,8 @@ def conversation_create(
     )
     ensure_same_workspace(conversation)
     conversation.save(force_insert=True)
+    if conversation.hipaa and contact is not None:
+        contact_mark_hipaa(contact=contact)
     event_record(
         workspace_id=workspace.pk,
         type="conversation.created",
@@ -77,6 +79,15 @@ def contact_upsert(*, workspace_id: uuid.UUID, channel: str, address: str) -> Co
             return Contact.objects.select_for_update().get_or_create(**lookup)[0]
     except IntegrityError:  # created concurrently: take theirs
         return Contact.objects.select_for_update().get(**lookup)
+
+
+def contact_mark_hipaa(*, contact: Contact) -> Contact:
+    """A HIPAA flow reached the contact: its name and metadata are sealed at rest from
+    now on (what it held already is sealed by this save)."""
+    if not contact.hipaa:
+        contact.hipaa = True
+        contact.save(update_fields=["hipaa", "name", "metadata", "updated_at"])
+    return contact
 
 
 def conversation_open_for(

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models import TimestampedModel
+from core.sealed import SealedTextField
 
 
 class WebhookEndpoint(TimestampedModel):
@@ -22,9 +23,10 @@ class WebhookEndpoint(TimestampedModel):
     event_types = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
     description = models.CharField(max_length=500, blank=True)
-    secret = models.CharField(max_length=128)
+    # Encrypted at rest (read back in clear to sign deliveries).
+    secret = SealedTextField(seal_when=True)
     # During a rotation deliveries are signed with both secrets until this expires.
-    previous_secret = models.CharField(max_length=128, blank=True)
+    previous_secret = SealedTextField(blank=True, seal_when=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(
         max_length=16, choices=DisabledReason.choices, blank=True, default=""
