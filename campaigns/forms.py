@@ -29,8 +29,10 @@ class CampaignStartForm(forms.Form):
     file = forms.FileField(
         required=False,
         label="CSV file",
-        help_text="A header row, then one row per recipient. Columns: to (required), name, "
-        "timezone, customer.<key>, dynamic.<key>.",
+        # The admin renders help texts as HTML.
+        help_text="A header row, then one row per recipient. Columns: <code>to</code> "
+        "(required), <code>name</code>, <code>timezone</code>, <code>customer.&lt;key&gt;"
+        "</code>, <code>dynamic.&lt;key&gt;</code> (the flow's placeholders).",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     send_at = forms.SplitDateTimeField(
