@@ -1,21 +1,95 @@
 """Operators follow their workspaces' campaigns (a progress bar and counts), read each
-recipient's outcome, and pause, resume or cancel. Campaigns are started through the
-API; their rows are a record of the list as given: read-only here."""
+recipient's outcome, start campaigns from a CSV, and pause, resume or cancel them (list
+actions, and buttons on a campaign's page where the step applies). A campaign's rows are
+a record of the list as given: read-only here.
+
+Starting, in two steps on the "Add campaign" page (`add_view`):
+1. The operator picks the workspace, a name, one of its active flows, the CSV, an
+   optional send time and autopilot (off by default: messages wait as drafts, as in the
+   API). The file is read with the API's reader (campaigns.rows.rows_from_csv) and
+   checked with services.campaign_preview: the number of rows, each bad row and why,
+   and the first good rows' messages rendered as the send renders them.
+2. "Start campaign" creates it with services.campaign_create, as `POST /v1/api/campaigns`
+   does (same events, workers and counts), and opens its page.
+
+Between the two steps the file is kept, as uploaded (at most CAMPAIGN_UPLOAD_MAX_BYTES),
+in the cache (Redis, or the file cache the processes share) for UPLOAD_KEPT seconds,
+under a random key bound to the operator; the preview's form carries only that key and
+the form's fields, which are validated again on start. Not the session (a database row
+here: 16 MiB would not belong there), and no campaign row before start (the model has no
+"not yet started" state, and the workers would take a scheduled one)."""
+
+import secrets
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from campaigns import services
+from campaigns.forms import CampaignStartForm
 from campaigns.models import Campaign, CampaignRecipient
+from campaigns.rows import rows_from_csv
 from campaigns.selectors import campaigns_with_counts, counts_of, recipient_outcome
 from core.errors import ApplicationError
 from workspaces.admin import ReadOnlyAdminMixin, WorkspaceScopedAdmin
 
 # What has left (or will never leave) out of the whole list: the bar's share.
 DONE = ("sent", "delivered", "failed", "canceled")
+START_FIELDSETS = [
+    (None, {"fields": ["workspace", "name", "flow", "file", "send_at", "autopilot"]})
+]
+# How long an upload waits between its preview and "Start campaign".
+UPLOAD_KEPT = 3600
+
+# The buttons of a campaign's page: (step, label, the states it applies in, the service,
+# what the operator is told).
+STEPS = {
+    "pause": (
+        "Pause",
+        services.PAUSABLE,
+        services.campaign_pause,
+        "Paused: nothing more leaves until you resume it.",
+    ),
+    "resume": (
+        "Resume",
+        services.RESUMABLE,
+        services.campaign_resume,
+        "Resumed: what was held leaves again.",
+    ),
+    "cancel": (
+        "Cancel campaign",
+        services.CANCELABLE,
+        services.campaign_cancel,
+        "Canceled: no more messages are made and those not yet sent are canceled.",
+    ),
+}
+
+
+def _upload_key(request: HttpRequest, token: str) -> str:
+    return f"campaigns:admin-upload:{request.user.pk}:{token}"
+
+
+def _keep(request: HttpRequest, content: bytes) -> str:
+    token = secrets.token_urlsafe(24)
+    cache.set(_upload_key(request, token), content, UPLOAD_KEPT)
+    return token
+
+
+def _kept(request: HttpRequest, token: str) -> bytes | None:
+    return cache.get(_upload_key(request, token)) if token else None
+
+
+def _field_of(exc: ApplicationError) -> str:
+    """Which field of the form an error of the services is about."""
+    return "flow" if exc.code == "not_found" or exc.code.startswith("flow") else "file"
 
 
 @admin.register(Campaign)
@@ -46,8 +120,146 @@ class CampaignAdmin(WorkspaceScopedAdmin):
     fields = readonly_fields
     actions = ("pause", "resume", "cancel")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # the list comes through the API (JSON or a CSV upload)
+    def get_urls(self) -> list:
+        opts = self.model._meta
+        return [
+            path(
+                f"<path:object_id>/{step}/",
+                self.admin_site.admin_view(self.step_view),
+                {"step": step},
+                name=f"{opts.app_label}_{opts.model_name}_{step}",
+            )
+            for step in STEPS
+        ] + super().get_urls()
+
+    # --- Starting a campaign: upload, preview, start ---------------------------------
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return self._start_page(
+                request, CampaignStartForm(request=request, initial=_initial(request))
+            )
+        form = CampaignStartForm(request.POST, request.FILES, request=request)
+        if not form.is_valid():
+            return self._start_page(request, form)
+        data = form.cleaned_data
+        token = data["upload"]
+        content = data["file"].read() if data["file"] else _kept(request, token)
+        if content is None:
+            form.add_error("file", "The upload has expired: choose the file again.")
+            return self._start_page(request, form)
+        try:
+            rows = rows_from_csv(content)
+            if "_start" not in request.POST:
+                preview = services.campaign_preview(
+                    workspace=data["workspace"], flow_id=data["flow"].pk, rows=rows
+                )
+            else:
+                campaign = services.campaign_create(
+                    workspace=data["workspace"],
+                    name=data["name"],
+                    flow_id=data["flow"].pk,
+                    rows=rows,
+                    send_at=data["send_at"],
+                    autopilot=data["autopilot"],
+                    source=Campaign.Source.CSV,
+                )
+        except ApplicationError as exc:
+            form.add_error(_field_of(exc), exc.message)
+            return self._start_page(request, form)
+        if "_start" in request.POST:
+            cache.delete(_upload_key(request, token))
+            self.message_user(
+                request,
+                f"Campaign “{campaign.name}” created with {campaign.total} rows: the rows are "
+                "being checked, then it starts.",
+                messages.SUCCESS,
+            )
+            return redirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+        if data["file"]:
+            token = _keep(request, content)
+        start = CampaignStartForm(initial={**data, "upload": token}, request=request)
+        return self._page(
+            request,
+            "admin/campaigns/campaign/preview.html",
+            "Check and start the campaign",
+            {
+                "preview": preview,
+                "data": data,
+                "start_form": start,
+                "back_url": "?" + urlencode(_back(data)),
+            },
+        )
+
+    def _start_page(self, request: HttpRequest, form: CampaignStartForm) -> TemplateResponse:
+        return self._page(
+            request,
+            "admin/campaigns/campaign/start.html",
+            "Add campaign",
+            {
+                "adminform": helpers.AdminForm(form, START_FIELDSETS, prepopulated_fields={}),
+                "media": self.media + form.media,
+            },
+        )
+
+    def _page(
+        self, request: HttpRequest, template: str, title: str, extra: dict
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            **extra,
+        }
+        return TemplateResponse(request, template, context)
+
+    # --- A campaign's page: pause, resume, cancel ------------------------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        campaign = self.get_object(request, object_id)
+        steps = []
+        if campaign is not None and self.has_change_permission(request, campaign):
+            steps = [
+                (step, label, reverse(f"admin:campaigns_campaign_{step}", args=[campaign.pk]))
+                for step, (label, states, _, _) in STEPS.items()
+                if campaign.status in states
+            ]
+        context = {
+            **(extra_context or {}),
+            "campaign_steps": steps,
+            # Every field is read-only: there is nothing to save.
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def step_view(self, request: HttpRequest, object_id: str, step: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = self.get_object(request, object_id)
+        if campaign is None:
+            raise Http404("No such campaign.")
+        if not self.has_change_permission(request, campaign):
+            raise PermissionDenied
+        _, _, call, done = STEPS[step]
+        try:
+            call(campaign=campaign)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, done, messages.SUCCESS)
+        return redirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return campaigns_with_counts(super().get_queryset(request))
@@ -154,3 +366,16 @@ class CampaignRecipientAdmin(ReadOnlyAdminMixin, WorkspaceScopedAdmin):
             held=row.held,
             message_status=row.message.status if row.message_id and row.message else None,
         )
+
+
+def _initial(request: HttpRequest) -> dict:
+    """The start form's fields as the preview's Back link gives them."""
+    initial = {key: request.GET[key] for key in ("workspace", "name", "flow") if key in request.GET}
+    if request.GET.get("autopilot") == "1":
+        initial["autopilot"] = True
+    return initial
+
+
+def _back(data: dict) -> dict:
+    back = {"workspace": data["workspace"].pk, "name": data["name"], "flow": data["flow"].pk}
+    return {**back, "autopilot": "1"} if data["autopilot"] else back

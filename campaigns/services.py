@@ -28,6 +28,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from json.encoder import c_make_encoder, encode_basestring
 
@@ -193,19 +194,7 @@ def _recipients_insert(campaign: Campaign, rows: list[Row]) -> None:
         copy.write("".join(lines))
 
 
-def campaign_create(
-    *,
-    workspace: Workspace,
-    name: str,
-    flow_id: object,
-    rows: list[Row],
-    send_at: datetime | None,
-    autopilot: bool,
-    source: str = Campaign.Source.JSON,
-) -> Campaign:
-    """Stores the campaign and its rows as given, and hands the rest to the workers.
-    The flow must be the workspace's (404), active and not inbound-only (400)."""
-    flow = flow_for_sending(workspace, flow_id)
+def _check_size(rows: list[Row]) -> None:
     if not rows:
         raise ApplicationError(
             "The list names no recipient.",
@@ -219,6 +208,22 @@ def campaign_create(
             code="validation_error",
             errors={"recipients": [f"At most {limit} recipients."]},
         )
+
+
+def campaign_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    flow_id: object,
+    rows: list[Row],
+    send_at: datetime | None,
+    autopilot: bool,
+    source: str = Campaign.Source.JSON,
+) -> Campaign:
+    """Stores the campaign and its rows as given, and hands the rest to the workers.
+    The flow must be the workspace's (404), active and not inbound-only (400)."""
+    flow = flow_for_sending(workspace, flow_id)
+    _check_size(rows)
     with transaction.atomic():
         campaign = Campaign.objects.create(
             workspace=workspace,
@@ -258,6 +263,85 @@ def _skip_reason(exc: ApplicationError) -> str:
     return SkipReason.INVALID_ADDRESS if "to" in (exc.errors or {}) else SkipReason.INVALID_DATA
 
 
+def _verdict(
+    flow: MessageFlow,
+    position: int,
+    to: str,
+    details: dict,
+    dynamic: dict,
+    first_of: dict[str, int],
+) -> tuple[Recipient | None, tuple[str, str] | None]:
+    """A row the worker keeps (its recipient, message rendered) or skips (reason, why):
+    a row that does not fit the flow, or the second row of an address. Records the
+    address of a kept row in `first_of` (address: position)."""
+    try:
+        recipient = _check(flow, to, details, dynamic)
+    except ApplicationError as exc:
+        return None, (_skip_reason(exc), exc.message)
+    if recipient.address in first_of:
+        return None, (
+            SkipReason.DUPLICATE,
+            f"Row {first_of[recipient.address]} has the same address.",
+        )
+    first_of[recipient.address] = position
+    return recipient, None
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    position: int
+    to: str
+    name: str
+    text: str  # the message, rendered as the send renders it
+
+
+@dataclass(frozen=True)
+class Preview:
+    flow: MessageFlow
+    total: int
+    good: int
+    bad: list[tuple[int, str]]  # (row, why), the first PREVIEW_BAD of them
+    bad_total: int
+    first: list[PreviewRow]  # the first PREVIEW_GOOD good rows
+
+
+PREVIEW_GOOD = 10
+PREVIEW_BAD = 50
+
+
+def campaign_preview(*, workspace: Workspace, flow_id: object, rows: list[Row]) -> Preview:
+    """What campaign_create would take and its workers make of `rows`, without writing
+    anything: the same refusals (the flow, the list's size), each bad row with the reason
+    the worker would skip it, and the first good rows' messages. Opt-outs are not
+    known until a row's message is made: they are skipped then."""
+    flow = flow_for_sending(workspace, flow_id)
+    _check_size(rows)
+    first_of: dict[str, int] = {}
+    bad: list[tuple[int, str]] = []
+    bad_total = 0
+    first: list[PreviewRow] = []
+    for row in rows:
+        recipient, problem = (
+            (None, row.problem)
+            if row.problem
+            else _verdict(flow, row.position, row.to, row.details, row.dynamic, first_of)
+        )
+        if problem is not None:
+            bad_total += 1
+            if len(bad) < PREVIEW_BAD:
+                bad.append((row.position, problem[1]))
+        elif len(first) < PREVIEW_GOOD:
+            first.append(PreviewRow(row.position, recipient.address, row.name, recipient.text))
+    return Preview(
+        flow=flow,
+        total=len(rows),
+        good=len(rows) - bad_total,
+        bad=bad,
+        bad_total=bad_total,
+        first=first,
+    )
+
+
 def campaign_prepare(*, campaign_id: str) -> bool:
     """Checks every pending row and skips the bad ones and the duplicates (the first
     row of an address is kept). Then starts the campaign if it is due. Safe to run
@@ -281,26 +365,12 @@ def campaign_prepare(*, campaign_id: str) -> bool:
             .values_list("pk", "position", "to", "customer_details", "dynamic")
         )
         for pk, position, to, details, dynamic in rows.iterator(chunk_size=5000):
-            try:
-                address = _check(flow, to, details, dynamic).address
-            except ApplicationError as exc:
+            _, problem = _verdict(flow, position, to, details, dynamic, first_of)
+            if problem is not None:
+                reason, error = problem
                 skipped.append(
-                    CampaignRecipient(
-                        pk=pk, state=State.SKIPPED, skip_reason=_skip_reason(exc), error=exc.message
-                    )
+                    CampaignRecipient(pk=pk, state=State.SKIPPED, skip_reason=reason, error=error)
                 )
-                continue
-            if address in first_of:
-                skipped.append(
-                    CampaignRecipient(
-                        pk=pk,
-                        state=State.SKIPPED,
-                        skip_reason=SkipReason.DUPLICATE,
-                        error=f"Row {first_of[address]} has the same address.",
-                    )
-                )
-                continue
-            first_of[address] = position
     with transaction.atomic():
         CampaignRecipient.objects.bulk_update(
             skipped, ["state", "skip_reason", "error"], batch_size=1000
@@ -459,6 +529,14 @@ def _create_messages(campaign: Campaign, flow: MessageFlow, first: int, last: in
 # --- Pause, resume, cancel ----------------------------------------------------------
 
 
+# Where each action applies (the admin shows a button only there). Pausing a paused
+# campaign, resuming a running or scheduled one, or canceling a canceled one changes
+# nothing; any other state refuses.
+PAUSABLE = (Status.SCHEDULED, Status.RUNNING)
+RESUMABLE = (Status.PAUSED,)
+CANCELABLE = (Status.SCHEDULED, Status.RUNNING, Status.PAUSED)
+
+
 def _locked(campaign: Campaign) -> Campaign:
     return (
         Campaign.objects.select_for_update(of=("self",)).select_related("flow").get(pk=campaign.pk)
@@ -495,7 +573,7 @@ def campaign_pause(*, campaign: Campaign, reason: str = "") -> Campaign:
         campaign = _locked(campaign)
         if campaign.status == Status.PAUSED:
             return campaign
-        if campaign.status not in (Status.SCHEDULED, Status.RUNNING):
+        if campaign.status not in PAUSABLE:
             raise _refuse(campaign, "paused")
         _hold(campaign)
         campaign.status = Status.PAUSED
@@ -515,7 +593,7 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
         campaign = _locked(campaign)
         if campaign.status in (Status.RUNNING, Status.SCHEDULED):
             return campaign
-        if campaign.status != Status.PAUSED:
+        if campaign.status not in RESUMABLE:
             raise _refuse(campaign, "resumed")
         now = timezone.now()
         held = CampaignRecipient.objects.filter(campaign=campaign, held=True)
@@ -549,7 +627,7 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
         campaign = _locked(campaign)
         if campaign.status == Status.CANCELED:
             return campaign
-        if campaign.status == Status.COMPLETED:
+        if campaign.status not in CANCELABLE:
             raise _refuse(campaign, "canceled")
         _hold(campaign)
         now = timezone.now()

@@ -28,7 +28,7 @@ EXPECTED = {
         "view_webhookdelivery",
         "view_webhookattempt",
     },
-    "campaigns": {"view_campaign", "change_campaign", "view_campaignrecipient"},
+    "campaigns": {"view_campaign", "add_campaign", "change_campaign", "view_campaignrecipient"},
     "workspaces": {
         "view_workspace",
         "change_workspace",

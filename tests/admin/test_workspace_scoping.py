@@ -7,7 +7,7 @@ from django.contrib.admin.utils import quote
 from django.db import models
 from django.urls import reverse
 
-from campaigns.models import Campaign, CampaignRecipient
+from campaigns.models import CampaignRecipient
 from conversations.models import Conversation, Event, Message
 from tests.admin.forms import change_form_data
 from webhooks.models import WebhookAttempt, WebhookDelivery
@@ -16,8 +16,8 @@ from workspaces.models import Workspace
 
 # The pages the Operators group deliberately gives no permission to: workspaces are
 # created by superusers; conversations are opened by the API and by inbound traffic;
-# messages, events and webhook deliveries and attempts are logs; campaigns come through
-# the API with their list, whose rows are a record.
+# messages, events and webhook deliveries and attempts are logs; a campaign's rows are a
+# record of its list.
 ADD_REFUSED = {
     Workspace,
     Conversation,
@@ -25,7 +25,6 @@ ADD_REFUSED = {
     Event,
     WebhookDelivery,
     WebhookAttempt,
-    Campaign,
     CampaignRecipient,
 }
 

@@ -90,8 +90,16 @@ def ensure_operators_group() -> Group:
     tables the migration filled (content types and permissions come back by themselves)."""
     migration = importlib.import_module("workspaces.migrations.0004_operators_group")
     group, _ = Group.objects.get_or_create(name=migration.GROUP)
+    permissions = dict(migration.PERMISSIONS)
+    for name in ("0002_operators_group", "0003_operators_add_campaign"):
+        granted = importlib.import_module(f"campaigns.migrations.{name}").PERMISSIONS
+        for model, actions in granted.items():
+            permissions[("campaigns", model)] = (
+                *permissions.get(("campaigns", model), ()),
+                *actions,
+            )
     wanted = Q(pk__in=[])
-    for (label, model), actions in migration.PERMISSIONS.items():
+    for (label, model), actions in permissions.items():
         wanted |= Q(
             content_type__app_label=label,
             content_type__model=model,
