@@ -91,7 +91,7 @@ def ensure_operators_group() -> Group:
     migration = importlib.import_module("workspaces.migrations.0004_operators_group")
     group, _ = Group.objects.get_or_create(name=migration.GROUP)
     permissions = dict(migration.PERMISSIONS)
-    for name in ("0002_operators_group", "0003_operators_add_campaign"):
+    for name in ("0002_operators_group", "0004_operators_add_campaign"):
         granted = importlib.import_module(f"campaigns.migrations.{name}").PERMISSIONS
         for model, actions in granted.items():
             permissions[("campaigns", model)] = (

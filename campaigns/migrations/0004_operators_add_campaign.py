@@ -38,6 +38,6 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("campaigns", "0002_operators_group")]
+    dependencies = [("campaigns", "0003_recipient_details_sealed")]
 
     operations = [migrations.RunPython(grant, revoke)]
