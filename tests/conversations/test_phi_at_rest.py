@@ -29,7 +29,8 @@ def stored(model: type, pk: object, column: str) -> str:
     """A column as the database holds it, past the field that opens it."""
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column}::text FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        key = model._meta.pk.get_db_prep_value(pk, connection)  # SQLite keeps UUIDs as hex
+        cursor.execute(f"SELECT CAST({column} AS TEXT) FROM {table} WHERE id = %s", [key])  # noqa: S608
         return cursor.fetchone()[0]
 
 
