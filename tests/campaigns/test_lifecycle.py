@@ -78,7 +78,11 @@ def test_pause_holds_every_message_not_yet_sent_and_resume_sends_them(api_client
 
     assert resumed.json()["status"] == "running"
     assert sorted(workers.send().values()) == ["sent", "sent"]
-    types = [e for e in Event.objects.values_list("type", flat=True) if e.startswith("campaign.")]
+    types = [
+        e
+        for e in Event.objects.order_by("id").values_list("type", flat=True)
+        if e.startswith("campaign.")
+    ]
     assert types == ["campaign.started", "campaign.paused", "campaign.resumed"]
 
 
