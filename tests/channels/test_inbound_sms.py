@@ -181,7 +181,9 @@ def test_stop_opts_out_cancels_scheduled_messages_and_start_resumes(
     contact.refresh_from_db()
     assert contact.opted_out_at is None
     assert list(
-        Event.objects.filter(type__startswith="contact.").values_list("type", flat=True)
+        Event.objects.filter(type__startswith="contact.")
+        .order_by("id")
+        .values_list("type", flat=True)
     ) == [
         "contact.opted_out",
         "contact.opted_in",
