@@ -29,9 +29,14 @@ def message_event(message: Message, conversation: Conversation) -> dict:
 
 
 def conversation_event(conversation: Conversation) -> dict:
+    """The agent that answers: the conversation's own, else its flow's (as the API's
+    `agentId` says). Callers pass a conversation with its flow loaded."""
+    agent_id = conversation.agent_id or (
+        conversation.flow.agent_id if conversation.flow_id else None
+    )
     return {
         "conversationId": str(conversation.pk),
         "flowId": str(conversation.flow_id) if conversation.flow_id else None,
-        "agentId": str(conversation.agent_id) if conversation.agent_id else None,
+        "agentId": str(agent_id) if agent_id else None,
         "channel": conversation.channel,
     }

@@ -61,6 +61,14 @@ def test_without_autopilot_the_message_is_a_draft(api_client, flow):
     assert body["send_at"] is None
 
 
+def test_conversation_created_event_names_the_flows_agent(api_client, flow):
+    opened = api_client.post(URL, seed_request(flow), format="json").json()
+
+    [event] = api_client.get("/v1/events", {"type": "conversation.created"}).json()["results"]
+    assert event["data"]["conversationId"] == opened["conversation_id"]
+    assert event["data"]["agentId"] == str(flow.agent_id)
+
+
 def test_same_flow_and_recipient_reuse_the_conversation(api_client, flow):
     first = api_client.post(URL, seed_request(flow), format="json").json()
     second = api_client.post(URL, seed_request(flow, to="+1 (415) 555-0123"), format="json").json()
