@@ -255,6 +255,25 @@ def _once_more(write: Callable[[], T]) -> T:
         return write()
 
 
+def _still_ours(message: Message) -> bool:
+    """Marks the send as starting now, unless the message has already been left long
+    enough for recover_stale_sending to take it for abandoned (a batch's message that
+    waited for a thread, or a worker stalled past DELIVERY_SENDING_TIMEOUT): then it is
+    not sent here but left to the recovery, which looks at Twilio first. Either this
+    worker sends or the recovery decides, never both: the recovery takes only rows
+    older than the timeout, and this update moves only rows younger than it."""
+    now = timezone.now()
+    return bool(
+        _once_more(
+            lambda: Message.objects.filter(
+                pk=message.pk,
+                status=DeliveryStatus.SENDING,
+                sending_started_at__gt=now - sending_timeout(),
+            ).update(sending_started_at=now)
+        )
+    )
+
+
 def _sending_from(message_ids: list, seconds: float) -> None:
     """Claimed messages that first wait for their sender's slot: their send starts
     `seconds` from now, and only DELIVERY_SENDING_TIMEOUT after that may
@@ -352,6 +371,8 @@ def _attempt(message: Message, now: datetime, planned: dict) -> tuple[str, str, 
     sender = flow_sender_address(flow)  # before the wait: no database between it and the send
     if not _wait_for_slot(message, pace, wait):
         return "deferred", "", ""
+    if not _still_ours(message):
+        return "skipped", "", ""
     now = timezone.now()
     try:
         provider_id, status = _send(message, flow, contact, now, sender)

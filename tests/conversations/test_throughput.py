@@ -424,3 +424,32 @@ def test_a_message_waiting_for_its_slot_is_not_taken_for_left_by_a_dead_worker(
     assert recovered == 0
     assert outcome == ["sent"]
     assert len(fake_twilio.messages) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_left_past_the_sending_timeout_is_left_to_the_recovery_and_sent_once(
+    owner, fake_twilio, settings, monkeypatch
+):
+    settings.DELIVERY_SENDING_TIMEOUT = 1
+    sender = Sender.objects.create(
+        workspace=owner.workspace, channel="SMS", address="+14155550100", max_per_second=100
+    )
+    flow = MessageFlowFactory(workspace=owner.workspace, sender=sender, is_active=True)
+    message = _due(flow)
+    waited = delivery._wait_for_slot
+
+    def stalled(*args: object) -> bool:  # as a batch's message waiting for a free thread
+        time.sleep(1.3)
+        return waited(*args)
+
+    monkeypatch.setattr(delivery, "_wait_for_slot", stalled)
+    assert delivery.deliver(message.pk) == "skipped"  # stale by now: not sent here
+    assert fake_twilio.messages == []
+    monkeypatch.setattr(delivery, "_wait_for_slot", waited)
+
+    assert delivery.recover_stale_sending() == 1  # Twilio has nothing: sent again, once
+    Message.objects.filter(pk=message.pk).update(send_at=timezone.now())
+    delivery.deliver(message.pk)
+
+    assert len(fake_twilio.messages) == 1
+    assert Message.objects.get(pk=message.pk).status != DeliveryStatus.SENDING
