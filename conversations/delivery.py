@@ -261,8 +261,15 @@ def _still_ours(message: Message) -> bool:
     waited for a thread, or a worker stalled past DELIVERY_SENDING_TIMEOUT): then it is
     not sent here but left to the recovery, which looks at Twilio first. Either this
     worker sends or the recovery decides, never both: the recovery takes only rows
-    older than the timeout, and this update moves only rows younger than it."""
+    older than the timeout, and this update moves only rows younger than it.
+
+    A message claimed less than half the timeout ago needs no update (its row, whose
+    time a slot's wait may only have moved later, cannot be stale before the request
+    is out): that is every message of a batch that did not queue for long."""
     now = timezone.now()
+    started = message.sending_started_at  # as claimed; the row's is the same or later
+    if started is not None and now - started < sending_timeout() / 2:
+        return True
     return bool(
         _once_more(
             lambda: Message.objects.filter(
