@@ -34,10 +34,10 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from common import fresh_database, procfile_command, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/messaging_bench_api"
@@ -87,24 +87,6 @@ class Workload:
     key: str
     body: dict | list[dict] | None = None  # several: sent in turn
     group: str = "write"  # write, read, bare
-
-
-def procfile_command(name: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith(f"{name}:"):
-            return line.split(":", 1)[1].strip()
-    raise SystemExit(f"no {name} process in the Procfile")
-
-
-def wait_for(url: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback only
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -196,12 +178,7 @@ def combined(runs: list[Run]) -> Run:
 def prepare(env: dict, page: int) -> dict:
     """A fresh database with two workspaces, a conversation to write to in each, one
     with a page of messages to read, a page of events, and the bare view's table."""
-    base, name = env["DATABASE_URL"].rsplit("/", 1)
-    subprocess.run(
-        ["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True
-    )
-    subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    fresh_database(env)
 
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY")})
     os.environ.update({"ALLOWED_HOSTS": env["ALLOWED_HOSTS"]})

@@ -23,6 +23,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DB = "postgres://postgres@127.0.0.1:5432/messaging_bench_dispatch"
 REDIS = "redis://127.0.0.1:6379/13"
@@ -83,12 +85,7 @@ def main() -> None:
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
     }
     os.environ.update(env)
-    base, name = env["DATABASE_URL"].rsplit("/", 1)
-    subprocess.run(
-        ["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True
-    )
-    subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    fresh_database(env)
     subprocess.run(
         ["redis-cli", "-u", env["REDIS_URL"], "flushdb"], check=True, capture_output=True
     )
