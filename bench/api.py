@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import fresh_database, procfile_command, wait_for
+from common import fresh_stores, procfile_command, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/messaging_bench_api"
@@ -178,7 +178,7 @@ def combined(runs: list[Run]) -> Run:
 def prepare(env: dict, page: int) -> dict:
     """A fresh database with two workspaces, a conversation to write to in each, one
     with a page of messages to read, a page of events, and the bare view's table."""
-    fresh_database(env)
+    fresh_stores(env)
 
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY")})
     os.environ.update({"ALLOWED_HOSTS": env["ALLOWED_HOSTS"]})

@@ -30,7 +30,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import fresh_database
+from common import fresh_stores
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "postgres://postgres@127.0.0.1:5432/messaging_bench_campaign"
@@ -109,10 +109,7 @@ def main() -> None:
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
     }
     os.environ.update(env)
-    fresh_database(env)
-    subprocess.run(
-        ["redis-cli", "-u", env["REDIS_URL"], "flushdb"], check=True, capture_output=True
-    )
+    fresh_stores(env)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django

@@ -1,5 +1,6 @@
 """What the benchmark scripts share: the Procfile's process lines, waiting for a server,
-and a fresh database for each run. Imported as `common` (the scripts run from bench/)."""
+and fresh stores (database, Redis) for each run. Imported as `common`: the scripts run
+from bench/."""
 
 import subprocess
 import sys
@@ -28,11 +29,15 @@ def wait_for(url: str, seconds: float = 30.0) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def fresh_database(env: dict) -> None:
-    """Drops and creates env's DATABASE_URL database, then migrates it."""
+def fresh_stores(env: dict) -> None:
+    """Drops, creates and migrates env's DATABASE_URL database and empties its REDIS_URL
+    database (the benchmark's own: no other worker may use it)."""
     base, name = env["DATABASE_URL"].rsplit("/", 1)
     subprocess.run(
         ["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True
     )
     subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        ["redis-cli", "-u", env["REDIS_URL"], "flushdb"], check=True, capture_output=True
+    )

@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import fresh_database
+from common import fresh_stores
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "postgres://postgres@127.0.0.1:5432/messaging_bench_dispatch"
@@ -85,10 +85,7 @@ def main() -> None:
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
     }
     os.environ.update(env)
-    fresh_database(env)
-    subprocess.run(
-        ["redis-cli", "-u", env["REDIS_URL"], "flushdb"], check=True, capture_output=True
-    )
+    fresh_stores(env)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
