@@ -1,6 +1,8 @@
 """HTTP edge for conversations, messages (seeds 001 and 002) and events. Thin: validate,
 call a service, render."""
 
+import functools
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -53,7 +55,7 @@ from conversations.services import (
 )
 from core.longpoll import long_poll_slot
 from core.openapi import error_responses
-from core.pagination import NewestFirstPagination, OldestFirstPagination
+from core.pagination import KeysetPagination, NewestFirstPagination
 from flows.selectors import flow_for_workspace
 from workspaces.api import WorkspaceAPIView, WorkspaceViewSetMixin
 
@@ -326,7 +328,7 @@ class ConversationMessageViewSet(
 
     queryset = Message.objects.all()
     serializer_class = MessageSerializer
-    pagination_class = OldestFirstPagination
+    pagination_class = KeysetPagination
     not_found_name = "Message"
     http_method_names = ["get", "post", "head", "options"]
 
@@ -334,7 +336,8 @@ class ConversationMessageViewSet(
         super().initial(request, *args, **kwargs)
         # The parent first: a conversation of another workspace is a 404 for every
         # route under it, before anything else is read or written.
-        if not getattr(self, "swagger_fake_view", False):
+        # The list looks it up itself, and only when its page is empty.
+        if not getattr(self, "swagger_fake_view", False) and self.action != "list":
             # Only a new message needs the flow, agent and contact along (the joined
             # look-up costs several times the plain one); reads need the id alone.
             find = (
@@ -352,9 +355,26 @@ class ConversationMessageViewSet(
         return queryset.filter(conversation=self.conversation)
 
     def list(self, request: Request, conversation_id: str) -> Response:
-        # As ListModelMixin, with the rows built by conversations.resources.
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # As ListModelMixin, with a page from one statement built once and the rows
+        # built by conversations.resources.
+        page = self.paginator.paginate_keyset(
+            request,
+            functools.partial(
+                selectors.conversation_messages_page,
+                workspace=self.workspace,
+                conversation_id=conversation_id,
+            ),
+            self._cursor_queryset,
+            self,
+        )
         return self.get_paginated_response([resources.message(m) for m in page])
+
+    def _cursor_queryset(self) -> QuerySet:
+        """For a cursor given before the keyset pages (time and offset): DRF's own."""
+        self.conversation = selectors.conversation_row(
+            workspace=self.workspace, conversation_id=self.kwargs["conversation_id"]
+        )
+        return self.filter_queryset(self.get_queryset())
 
     @extend_schema(
         summary="Create a message in a conversation",

@@ -1,8 +1,8 @@
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from conversations.events import events_sequence
 from conversations.models import Conversation, Event, Message
@@ -54,6 +54,69 @@ def conversation_row(*, workspace: Workspace, conversation_id: object) -> Conver
     if not found:
         raise NotFound(f"Conversation not found: {conversation_id}.")
     return found[0]
+
+
+def _messages_page(
+    workspace_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    rows: int,
+    backwards: bool,
+    created_at: datetime | None = None,
+    pk: uuid.UUID | None = None,
+) -> QuerySet:
+    queryset = Message.objects.filter(workspace_id=workspace_id, conversation_id=conversation_id)
+    if created_at is not None:  # strictly past (created_at, pk), the way the page goes
+        if backwards:
+            queryset = queryset.filter(
+                Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk),
+                created_at__lte=created_at,
+            )
+        else:
+            queryset = queryset.filter(
+                Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk),
+                created_at__gte=created_at,
+            )
+    order = ("-created_at", "-id") if backwards else ("created_at", "id")
+    return queryset.order_by(*order)[:rows]
+
+
+_MESSAGES_PAGE = Prepared(
+    _messages_page,
+    workspace_id=uuid.uuid4(),
+    conversation_id=uuid.uuid4(),
+    created_at=datetime(2001, 2, 3, 4, 5, 6, 789012, tzinfo=UTC),
+    pk=uuid.uuid4(),
+)
+
+
+def conversation_messages_page(
+    *,
+    workspace: Workspace,
+    conversation_id: object,
+    rows: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+) -> list[Message]:
+    """Up to `rows` of the conversation's messages in time order after the (created_at,
+    id) `after`, or the last ones before `before`, newest first; the first ones without
+    either. One statement, built once per page size (KeysetPagination's fetch), scoped to
+    the workspace by the messages' own column: the conversation is looked up (a 404 when
+    it is not the workspace's) only when the page is empty."""
+    parsed = parse_id(conversation_id)
+    if parsed is None:
+        raise NotFound(f"Conversation not found: {conversation_id}.")
+    where = {"workspace_id": workspace.pk, "conversation_id": parsed}
+    position = before or after
+    if position is None:
+        page = _MESSAGES_PAGE(**where, rows=rows, backwards=False)
+    else:
+        created_at, pk = position
+        page = _MESSAGES_PAGE(
+            **where, created_at=created_at, pk=pk, rows=rows, backwards=before is not None
+        )
+    if not page:
+        conversation_row(workspace=workspace, conversation_id=parsed)
+    return page
 
 
 def conversation_detail(*, workspace: Workspace, conversation_id: object) -> Conversation:

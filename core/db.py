@@ -4,6 +4,7 @@ and the cache's redis-py client."""
 import functools
 import uuid
 from collections.abc import Callable, Hashable
+from datetime import datetime
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -151,4 +152,6 @@ class Prepared:
 def _db_value(value: object, using: str) -> object:
     if isinstance(value, uuid.UUID) and connections[using].vendor == "sqlite":
         return value.hex  # SQLite keeps UUIDs as char(32)
+    if isinstance(value, datetime):  # as a DateTimeField's lookups bind it (text on SQLite)
+        return connections[using].ops.adapt_datetimefield_value(value)
     return value
