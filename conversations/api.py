@@ -191,7 +191,7 @@ class MessagesView(WorkspaceAPIView):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(messages, request, view=self)
-        return paginator.get_paginated_response([resources.message(m) for m in page])
+        return paginator.get_paginated_response(resources.messages(page))
 
     @extend_schema(
         summary="Send a message",
@@ -367,7 +367,7 @@ class ConversationMessageViewSet(
             self._cursor_queryset,
             self,
         )
-        return self.get_paginated_response([resources.message(m) for m in page])
+        return self.get_paginated_response(resources.messages(page))
 
     def _cursor_queryset(self) -> QuerySet:
         """For a cursor given before the keyset pages (time and offset): DRF's own."""

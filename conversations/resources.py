@@ -6,6 +6,10 @@ conversations.serializers still describe these answers in the OpenAPI schema, an
 tests/conversations/test_resources.py holds each function here equal to its serializer's
 output, so the two cannot drift apart."""
 
+from datetime import tzinfo
+
+from django.utils import timezone
+
 from conversations.models import Conversation, Event, Message
 from core.fields import datetime_text
 
@@ -31,8 +35,9 @@ def message_sent(conversation: Conversation, message: Message, enqueued: bool) -
     }
 
 
-def message(message: Message) -> dict:
-    """A message as the messages resource shows it; MessageSerializer."""
+def message(message: Message, zone: tzinfo | None = None) -> dict:
+    """A message as the messages resource shows it; MessageSerializer. A page passes the
+    current time zone once (core.fields.datetime_text)."""
     usage = None
     if message.input_tokens is not None or message.output_tokens is not None:
         usage = {"inputTokens": message.input_tokens, "outputTokens": message.output_tokens}
@@ -46,15 +51,22 @@ def message(message: Message) -> dict:
         "metadata": message.metadata,
         "replyToId": str(message.reply_to_id) if message.reply_to_id else None,
         "status": message.status,
-        "sendAt": datetime_text(message.send_at),
+        "sendAt": datetime_text(message.send_at, zone),
         "model": message.llm_model,
         "usage": usage,
-        "createdAt": datetime_text(message.created_at),
+        "createdAt": datetime_text(message.created_at, zone),
     }
+
+
+def messages(page: list[Message]) -> list[dict]:
+    """A page of messages, each as `message` shows it."""
+    zone = timezone.get_current_timezone()
+    return [message(row, zone) for row in page]
 
 
 def events_page(events: list[Event], *, next_after: int, has_more: bool) -> dict:
     """GET /v1/events's answer; EventPageSerializer."""
+    zone = timezone.get_current_timezone()
     return {
         "results": [
             {
@@ -62,7 +74,7 @@ def events_page(events: list[Event], *, next_after: int, has_more: bool) -> dict
                 "type": event.type,
                 "conversationId": str(event.conversation_id) if event.conversation_id else None,
                 "data": event.data,
-                "createdAt": datetime_text(event.created_at),
+                "createdAt": datetime_text(event.created_at, zone),
             }
             for event in events
         ],

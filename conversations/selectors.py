@@ -56,6 +56,24 @@ def conversation_row(*, workspace: Workspace, conversation_id: object) -> Conver
     return found[0]
 
 
+# What conversations.resources.message shows: the page reads no other column.
+_MESSAGE_SHOWN = (
+    "conversation_id",
+    "role",
+    "text",
+    "sender_id",
+    "sender_type",
+    "metadata",
+    "reply_to_id",
+    "status",
+    "send_at",
+    "llm_model",
+    "input_tokens",
+    "output_tokens",
+    "created_at",
+)
+
+
 def _messages_page(
     workspace_id: uuid.UUID,
     conversation_id: uuid.UUID,
@@ -77,7 +95,7 @@ def _messages_page(
                 created_at__gte=created_at,
             )
     order = ("-created_at", "-id") if backwards else ("created_at", "id")
-    return queryset.order_by(*order)[:rows]
+    return queryset.only(*_MESSAGE_SHOWN).order_by(*order)[:rows]
 
 
 _MESSAGES_PAGE = Prepared(

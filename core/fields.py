@@ -1,7 +1,7 @@
 """Serializer fields that take JSON types as they are: "10" is not a number, 1 is not a
 boolean and 12 is not a name. DRF's own fields coerce, which hides client bugs."""
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -122,9 +122,10 @@ class WorkspaceRelatedField(serializers.Field):
         return str(value.pk)
 
 
-def datetime_text(value: datetime | None) -> str | None:
+def datetime_text(value: datetime | None, zone: tzinfo | None = None) -> str | None:
     """A time as the API's serializers write it (REST_FRAMEWORK's DATETIME_FORMAT in the
-    current time zone, UTC), for answers built without a serializer."""
+    current time zone, UTC), for answers built without a serializer. A page of rows
+    passes the current zone (`timezone.get_current_timezone()`) once for all its times."""
     if value is None:
         return None
-    return timezone.localtime(value).strftime(api_settings.DATETIME_FORMAT)
+    return timezone.localtime(value, zone).strftime(api_settings.DATETIME_FORMAT)

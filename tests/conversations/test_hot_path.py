@@ -115,7 +115,8 @@ def test_two_writers_of_one_workspace_do_not_wait_for_each_other(owner):
 def test_post_messages_costs_two_cache_round_trips(
     owner, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """The rate limit (INCR and EXPIRE in one pipeline) and the webhook-endpoint check."""
+    """The rate limit (an INCR; its EXPIRE came with the window's first request) and the
+    webhook-endpoint check."""
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
@@ -150,4 +151,4 @@ def test_post_messages_costs_two_cache_round_trips(
     with django_capture_on_commit_callbacks(execute=True):
         assert owner.client.post("/v1/messages", body, format="json").status_code == 201
 
-    assert trips == ["pipeline", "GET"]
+    assert trips == ["INCRBY", "GET"]

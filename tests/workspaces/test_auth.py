@@ -163,3 +163,30 @@ def test_the_limit_counts_per_key_in_fixed_windows(owner, read_only, settings, m
 
     assert answers == [200, 200, 200, 429]
     assert other_key == 200
+
+
+def test_a_windows_counter_expires_with_its_window(owner, settings, monkeypatch):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from core.db import redis_client
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("reads the counter's expiry in Redis (set REDIS_URL)")
+    from workspaces import auth
+
+    monkeypatch.setattr(auth, "_clock", lambda: 1_800_000_030.0)  # mid-window
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_key": "100/min"},
+    }
+
+    for _ in range(3):
+        owner.client.get(AGENTS)
+
+    client = redis_client(backend)
+    keys = client.keys(backend.make_and_validate_key(f"throttle:api_key:{owner.api_key.pk}:*"))
+    assert len(keys) == 1
+    assert int(client.get(keys[0])) == 3
+    assert 0 < client.ttl(keys[0]) <= 61
