@@ -9,7 +9,10 @@ from datetime import datetime
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model, QuerySet, signals
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 
 
 def release_connection() -> None:
@@ -117,15 +120,11 @@ class Prepared:
             raise ValueError(f"Sample values not found among the parameters: {params}")
         selected = [compiler.select[i][0] for i in klass_info["select_fields"]]
         converters = compiler.get_converters([col for col, _, _ in compiler.select])
-        self._compiled[key] = compiled = (
-            sql,
-            params,
-            slots,
-            queryset.model,
-            [col.target.attname for col in selected],
-            compiler,
-            converters,
+        attnames = [col.target.attname for col in selected]
+        make = _plain_maker(queryset.model, attnames) or functools.partial(
+            queryset.model.from_db, field_names=attnames
         )
+        self._compiled[key] = compiled = (sql, params, slots, make, compiler, converters)
         return compiled
 
     def __call__(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> list[Model]:
@@ -135,7 +134,7 @@ class Prepared:
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compile(using, key, bound, shape)
-        sql, params, slots, model, attnames, compiler, converters = compiled
+        sql, params, slots, make, compiler, converters = compiled
         arguments = [
             param if slot is None else _db_value(values[slot], using)
             for param, slot in zip(params, slots, strict=True)
@@ -145,8 +144,36 @@ class Prepared:
             rows = cursor.fetchall()
         if converters:
             rows = compiler.apply_converters(rows, converters)
-        width = len(attnames)
-        return [model.from_db(using, attnames, tuple(row[:width])) for row in rows]
+        return [make(using, values=row) for row in rows]
+
+
+def _plain_maker(model: type[Model], attnames: list[str]) -> Callable[..., Model] | None:
+    """Rows of `attnames` made into instances of `model` as Model.from_db makes them,
+    without the call per field that Model.__init__ spends: the values go into the
+    instance's __dict__, where __init__ would put them (columns left out stay deferred
+    and load on access, as the ORM's). Only for a model whose construction has nothing
+    more to it: no from_db or __init__ of its own, no pre_init or post_init receivers,
+    fields behind Django's plain attribute descriptors (as the statement is built). None
+    otherwise."""
+    if model.from_db.__func__ is not Model.from_db.__func__ or model.__init__ is not Model.__init__:
+        return None
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return None
+    if any(type(model.__dict__.get(name)) not in _PLAIN for name in attnames):
+        return None
+    new, state = model.__new__, ModelState
+
+    def make(using: str, values: tuple) -> Model:
+        instance = new(model)
+        instance.__dict__.update(zip(attnames, values, strict=False))  # past: extra columns
+        instance._state = state()
+        instance._state.adding, instance._state.db = False, using
+        return instance
+
+    return make
+
+
+_PLAIN = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
 def _db_value(value: object, using: str) -> object:

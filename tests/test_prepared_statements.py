@@ -64,3 +64,44 @@ def test_insert_row_stores_what_create_would():
     assert stored.created_at is not None
     assert not message._state.adding
     assert Event.objects.get(pk=event.pk).data == {"b": 2}  # the generated key came back
+
+
+ONLY_PHASE = Prepared(
+    lambda pk: Conversation.objects.filter(pk=pk).only("phase"),
+    pk=uuid.uuid4(),
+)
+
+
+def test_a_prepared_row_is_an_instance_as_the_orm_makes_it():
+    conversation = ConversationFactory(phase="intro")
+
+    [found] = IN_WORKSPACE(workspace_id=conversation.workspace_id, pk=conversation.pk)
+    [partial] = ONLY_PHASE(pk=conversation.pk)
+
+    assert (found._state.adding, found._state.db) == (False, "default")
+    assert found.workspace == conversation.workspace  # relations load as the ORM's do
+    partial_orm = Conversation.objects.only("phase").get(pk=conversation.pk)
+    assert partial.get_deferred_fields() == partial_orm.get_deferred_fields()
+    assert partial.context == conversation.context  # a deferred column loads on access
+    found.phase = "closing"
+    found.save(update_fields=["phase"])  # an UPDATE, not a second row
+    assert Conversation.objects.get(pk=conversation.pk).phase == "closing"
+
+
+def test_a_model_someone_listens_to_is_made_by_its_own_from_db():
+    from django.db.models.signals import post_init
+
+    conversation = ConversationFactory()
+    seen = []
+
+    def receiver(sender: type, instance: Conversation, **kwargs: object) -> None:
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Conversation)
+    try:
+        listened = Prepared(lambda pk: Conversation.objects.filter(pk=pk), pk=uuid.uuid4())
+        [found] = listened(pk=conversation.pk)
+    finally:
+        post_init.disconnect(receiver, sender=Conversation)
+
+    assert seen == [found]
