@@ -5,7 +5,7 @@ from rest_framework import serializers
 from conversations.models import Conversation, DeliveryStatus, Message, Role
 from conversations.services import reply_lock_is_held
 from core.fields import StrictBooleanField, StrictCharField, StrictDictField
-from core.serializers import StrictSerializer
+from core.serializers import FieldsCopiedOnce, StrictSerializer
 
 # --- The conversations resource and its messages (camelCase and `_id`) -----------------
 
@@ -144,7 +144,7 @@ class ConversationMessageResultSerializer(serializers.Serializer):
 # --- Seed 001 (snake_case) ------------------------------------------------------------
 
 
-class SendMessageSerializer(StrictSerializer):
+class SendMessageSerializer(FieldsCopiedOnce, StrictSerializer):
     conversation_id = StrictCharField(required=False)
     flow_id = serializers.UUIDField(required=False)
     sender_id = StrictCharField(max_length=200)
@@ -193,7 +193,7 @@ class EventPageSerializer(serializers.Serializer):
     hasMore = serializers.BooleanField()
 
 
-class EventQuerySerializer(serializers.Serializer):
+class EventQuerySerializer(FieldsCopiedOnce):
     after = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1, default=0)
     type = serializers.CharField(required=False)
     conversation = serializers.UUIDField(required=False)
