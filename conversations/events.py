@@ -21,6 +21,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from conversations.models import Event
+from core.db import Statement, write_together
 
 # Events numbered per statement; a workspace nobody read for long is numbered in steps.
 SEQUENCE_BATCH = 5000
@@ -61,6 +62,23 @@ def event_record(
     The INSERT is written once, not compiled by the ORM per event: on the API's hot path
     the compilation cost more than the statement (each value is still prepared by its
     model field, as the ORM would)."""
+    event, statement = event_statement(
+        workspace_id=workspace_id, type=type, data=data, conversation_id=conversation_id
+    )
+    write_together([statement])
+    event_publish(event)
+    return event
+
+
+def event_statement(
+    *,
+    workspace_id: uuid.UUID,
+    type: str,
+    data: dict,
+    conversation_id: uuid.UUID | None = None,
+) -> tuple[Event, Statement]:
+    """`event_record` as a statement to send with others (core.db.write_together): the
+    event has its id once they are written; then call `event_publish`."""
     event = Event(
         workspace_id=workspace_id,
         type=type,
@@ -68,13 +86,14 @@ def event_record(
         data=data,
         created_at=timezone.now(),
     )
-    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _INSERT_FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, values)
-        event.pk = cursor.fetchone()[0]
     event._state.adding, event._state.db = False, connection.alias
-    _publish_on_commit([event.pk], workspace_id)
-    return event
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _INSERT_FIELDS]
+    return event, Statement(_INSERT_SQL, values, event)
+
+
+def event_publish(event: Event) -> None:
+    """After the event is written: subscribers hear of it once its transaction commits."""
+    _publish_on_commit([event.pk], event.workspace_id)
 
 
 def events_record(

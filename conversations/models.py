@@ -79,7 +79,7 @@ class Conversation(TimestampedModel):
     # An operator trying a flow in the admin ("Try it"): never sent to any channel, left
     # out of the inbox and the dashboard.
     is_sandbox = models.BooleanField(default=False)
-    # Kept by every insert of a message (services._conversation_touch, the bulk path in
+    # Kept by every insert of a message (services._touch_statement, the bulk path in
     # outbound): the API shows it on every conversation without counting rows.
     message_count = models.PositiveIntegerField(default=0, editable=False)
 

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from agents.models import Agent
 from conversations import payloads, selectors
-from conversations.events import event_record
+from conversations.events import event_publish, event_record, event_statement
 from conversations.models import Contact, Conversation, DeliveryStatus, Message, Role
 from conversations.scheduling import message_route_outbound, outbound_status
 from core import jobs
 from core.crypto import encrypt_text
-from core.db import insert_row
+from core.db import Statement, insert_statement, write_together
 from core.errors import ApplicationError, Conflict
 from core.lookups import parse_id
 from core.models import update_fields
@@ -152,32 +152,35 @@ def message_create(
             "Field 'reply_to_message_id' must name a message of the same conversation.",
             code="validation_error",
         )
-    message = insert_row(  # as Message.objects.create, without compiling it each time
-        Message(
-            workspace_id=conversation.workspace_id,
-            conversation=conversation,
-            role=role,
-            sender_id=sender_id,
-            sender_type=sender_type or _default_sender_type(role),
-            text=encrypt_text(text) if conversation.hipaa else text,
-            metadata=metadata or {},
-            reply_to=reply_to,
-            status=status,
-            llm_model=llm_model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            provider_message_id=provider_message_id,
-        )
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        role=role,
+        sender_id=sender_id,
+        sender_type=sender_type or _default_sender_type(role),
+        text=encrypt_text(text) if conversation.hipaa else text,
+        metadata=metadata or {},
+        reply_to=reply_to,
+        status=status,
+        llm_model=llm_model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        provider_message_id=provider_message_id,
     )
-    event_record(
+    # The message, its event and the conversation's touch in one round trip (one
+    # statement on PostgreSQL), with SQL built once: as Message.objects.create and the
+    # rest, without compiling each. The touch takes the conversation's row lock, which
+    # the caller's transaction holds until it ends (writers to one conversation queue
+    # on it; replies rely on it).
+    inserted = insert_statement(message)  # sets created_at, which the event reports
+    event, recorded = event_statement(
         workspace_id=conversation.workspace_id,
         type="message.created",
         conversation_id=conversation.pk,
         data=payloads.message_event(message, conversation),
     )
-    # Last, so the conversation's row lock (which the caller's transaction then holds) is
-    # taken as late as it can be: writers to one conversation queue on it until commit.
-    _conversation_touch(conversation.pk)
+    write_together([inserted, recorded, _touch_statement(conversation.pk)])
+    event_publish(event)
     return message
 
 
@@ -187,18 +190,17 @@ _TOUCH_SQL = (
 )
 
 
-def _conversation_touch(conversation_id: uuid.UUID) -> None:
-    """The conversation's updated_at and message count, written as one prepared UPDATE
-    (the ORM's compilation of it cost more than the statement, once per message); the
-    count is kept here so that no answer counts a conversation's messages."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _TOUCH_SQL,
-            [
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-                Conversation._meta.pk.get_db_prep_value(conversation_id, connection),
-            ],
-        )
+def _touch_statement(conversation_id: uuid.UUID) -> Statement:
+    """The conversation's updated_at and message count, one UPDATE written once (the
+    ORM's compilation of it cost more than the statement, once per message); the count
+    is kept here so that no answer counts a conversation's messages."""
+    return Statement(
+        _TOUCH_SQL,
+        [
+            connection.ops.adapt_datetimefield_value(timezone.now()),
+            Conversation._meta.pk.get_db_prep_value(conversation_id, connection),
+        ],
+    )
 
 
 def _default_sender_type(role: str) -> str:

@@ -105,3 +105,48 @@ def test_a_model_someone_listens_to_is_made_by_its_own_from_db():
         post_init.disconnect(receiver, sender=Conversation)
 
     assert seen == [found]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_writes_sent_together_are_one_statement_and_stand_or_fall_together():
+    from django.db import IntegrityError, connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.db import Statement, insert_statement, write_together
+
+    conversation = ConversationFactory()
+    message = Message(
+        workspace_id=conversation.workspace_id, conversation=conversation, role="user", text="a"
+    )
+    event = Event(workspace_id=conversation.workspace_id, type="x.y", data={})
+    with CaptureQueriesContext(connection) as queries:
+        write_together([insert_statement(message), insert_statement(event)])
+
+    assert len(queries) == 1
+    assert Event.objects.get(pk=event.pk).type == "x.y"  # the generated key came back
+    assert Message.objects.filter(pk=message.pk).exists()
+
+    again = Message(
+        workspace_id=conversation.workspace_id, conversation=conversation, role="user", text="b"
+    )
+    duplicate = insert_statement(
+        Message(
+            id=message.pk,
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            role="user",
+            text="c",
+        )
+    )
+    with pytest.raises(IntegrityError):  # in autocommit: the statement alone decides
+        write_together(
+            [
+                insert_statement(again),
+                Statement("UPDATE conversations_conversation SET phase = 'x'", []),
+                duplicate,
+            ]
+        )
+
+    assert not Message.objects.filter(pk=again.pk).exists()
+    assert not Conversation.objects.filter(phase="x").exists()
