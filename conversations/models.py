@@ -177,7 +177,8 @@ class Message(TimestampedModel):
             )
         ]
         indexes = [
-            models.Index(fields=["conversation", "created_at"]),
+            # A conversation's messages in order, a page at a time (keyset over both).
+            models.Index(fields=["conversation", "created_at", "id"], name="message_transcript"),
             # GET /v1/messages: the workspace's newest first.
             models.Index(fields=["workspace", "-created_at"], name="message_workspace_newest"),
             models.Index(

@@ -82,7 +82,12 @@ def _messages_page(
     created_at: datetime | None = None,
     pk: uuid.UUID | None = None,
 ) -> QuerySet:
-    queryset = Message.objects.filter(workspace_id=workspace_id, conversation_id=conversation_id)
+    # The workspace through the conversation's key (one row by its primary key), not the
+    # message's own column: PostgreSQL then cannot pick the workspace's index of every
+    # message, and reads the page in order off (conversation, created_at, id).
+    queryset = Message.objects.filter(
+        conversation_id=conversation_id, conversation__workspace_id=workspace_id
+    )
     if created_at is not None:  # strictly past (created_at, pk), the way the page goes
         if backwards:
             queryset = queryset.filter(
@@ -118,8 +123,8 @@ def conversation_messages_page(
     """Up to `rows` of the conversation's messages in time order after the (created_at,
     id) `after`, or the last ones before `before`, newest first; the first ones without
     either. One statement, built once per page size (KeysetPagination's fetch), scoped to
-    the workspace by the messages' own column: the conversation is looked up (a 404 when
-    it is not the workspace's) only when the page is empty."""
+    the workspace in the same statement: the conversation is looked up on its own (a 404
+    when it is not the workspace's) only when the page is empty."""
     parsed = parse_id(conversation_id)
     if parsed is None:
         raise NotFound(f"Conversation not found: {conversation_id}.")
