@@ -102,6 +102,12 @@ def insert_statement(instance: Model, using: str = DEFAULT_DB_ALIAS) -> Statemen
     return Statement(sql, values, instance if generated else None)
 
 
+def writes_are_one_statement(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether `write_together` sends its writes as one statement, all or none even
+    outside a transaction (PostgreSQL)."""
+    return connections[using].vendor == "postgresql"
+
+
 def write_together(statements: list[Statement], using: str = DEFAULT_DB_ALIAS) -> None:
     """Sends the writes in order; on PostgreSQL as one statement (each a data-modifying
     WITH query: one round trip instead of one each, and all or none), elsewhere one
@@ -109,7 +115,7 @@ def write_together(statements: list[Statement], using: str = DEFAULT_DB_ALIAS) -
     them on one snapshot); foreign keys are checked at commit, as Django declares them."""
     target = connections[using]
     with target.cursor() as cursor:
-        if target.vendor != "postgresql" or len(statements) == 1:
+        if not writes_are_one_statement(using) or len(statements) == 1:
             for statement in statements:
                 cursor.execute(statement.sql, statement.params)
                 if statement.receiver is not None:
