@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model, QuerySet, signals
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
@@ -58,8 +58,36 @@ def redis_client(backend: BaseCache) -> object | None:
 # only bind values, with the fields' own conversions, as the ORM would.
 
 
+# Fields of exactly these classes hand PostgreSQL a value of these types unchanged: their
+# get_db_prep_save (some nine calls a field) is skipped for such values and for None.
+_AS_IS = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.UUIDField: (uuid.UUID,),
+    models.BooleanField: (bool,),
+}  # not integers: Django's backend binds them typed (Int2, Int4, ...)
+
+
+def _unchanged(field: Field, alias: str) -> tuple[type, ...]:
+    """The types `field` passes to the database as they are; () when none is known to."""
+    if connections[alias].vendor != "postgresql":
+        return ()
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field
+    return _AS_IS.get(type(field), ())
+
+
+def _prepared(instance: Model, field: Field, kinds: tuple[type, ...], target: object) -> object:
+    value = field.pre_save(instance, True)
+    if value is None or type(value) in kinds:
+        return value
+    return field.get_db_prep_save(value, target)
+
+
 @functools.cache
-def _insert_sql(model: type[Model], alias: str) -> tuple[str, tuple[Field, ...], bool]:
+def _insert_sql(
+    model: type[Model], alias: str
+) -> tuple[str, tuple[tuple[Field, tuple], ...], bool]:
     fields = tuple(f for f in model._meta.concrete_fields if not (f.primary_key and f.db_returning))
     generated = model._meta.pk.db_returning  # an auto-increment key comes back
     quote = connections[alias].ops.quote_name
@@ -70,7 +98,7 @@ def _insert_sql(model: type[Model], alias: str) -> tuple[str, tuple[Field, ...],
     )
     if generated:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
-    return sql, fields, generated
+    return sql, tuple((f, _unchanged(f, alias)) for f in fields), generated
 
 
 def insert_row(instance: Model, using: str = DEFAULT_DB_ALIAS) -> Model:
@@ -97,7 +125,7 @@ def insert_statement(instance: Model, using: str = DEFAULT_DB_ALIAS) -> Statemen
     counts as stored once the write is done)."""
     sql, fields, generated = _insert_sql(type(instance), using)
     target = connections[using]
-    values = [f.get_db_prep_save(f.pre_save(instance, True), target) for f in fields]
+    values = [_prepared(instance, f, kinds, target) for f, kinds in fields]
     instance._state.adding, instance._state.db = False, using
     return Statement(sql, values, instance if generated else None)
 

@@ -150,3 +150,30 @@ def test_writes_sent_together_are_one_statement_and_stand_or_fall_together():
 
     assert not Message.objects.filter(pk=again.pk).exists()
     assert not Conversation.objects.filter(phase="x").exists()
+
+
+def test_values_bound_as_they_are_equal_what_the_fields_would_bind():
+    from django.db import connection
+
+    from core.db import _insert_sql, insert_statement
+
+    conversation = ConversationFactory()
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        role="agent",
+        sender_id="agent-1",
+        text="Hi",
+        metadata={"a": 1},
+        input_tokens=12,
+        send_attempts=0,
+    )
+
+    bound = insert_statement(message).params
+    _, fields, _ = _insert_sql(Message, "default")
+
+    expected = [
+        field.get_db_prep_save(getattr(message, field.attname), connection) for field, _ in fields
+    ]
+    assert [str(value) for value in bound] == [str(value) for value in expected]
+    assert [type(value) for value in bound] == [type(value) for value in expected]
