@@ -2,6 +2,8 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import Model, QuerySet
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
@@ -18,6 +20,16 @@ class CursorPage(CursorPagination):
     max_page_size = 200
     page_size_query_description = "Page size, 1 to 200 (default 50)."
     cursor_query_description = "Where to go on from: take it from `next` or `previous`."
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: APIView | None = None
+    ) -> list[Model]:
+        # DRF reads the cursor's position as a value of the ordering's field: one that
+        # field cannot take (not a time, a number out of range) is an unreadable cursor.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError, DataError):
+            raise NotFound(self.invalid_cursor_message) from None
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         def link(description: str, cursor: str) -> dict:

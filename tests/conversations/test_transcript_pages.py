@@ -100,3 +100,31 @@ def test_an_unreadable_cursor_is_404(api_client, conversation, position):
 
     assert response.status_code == 404
     assert response.json()["message"] == "Invalid cursor"
+
+
+@pytest.mark.parametrize("position", ["garbage", "2026-13-45", "", "10000-01-01 00:00:00"])
+def test_an_earlier_style_cursor_that_names_no_time_is_404(api_client, conversation, position):
+    MessageFactory(conversation=conversation)
+
+    response = api_client.get(url(conversation), {"cursor": cursor(p=position)})
+
+    assert response.status_code == 404
+    assert response.json()["message"] == "Invalid cursor"
+
+
+@pytest.mark.parametrize("position", ["abc", "1.5"])
+def test_a_campaign_rows_cursor_that_names_no_row_is_404(owner, position):
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+
+    campaign = Campaign.objects.create(
+        workspace=owner.workspace, name="Spring", send_at=timezone.now()
+    )
+
+    response = owner.client.get(
+        f"/v1/api/campaigns/{campaign.pk}/recipients", {"cursor": cursor(p=position)}
+    )
+
+    assert response.status_code == 404
+    assert response.json()["message"] == "Invalid cursor"
