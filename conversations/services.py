@@ -3,11 +3,12 @@ the events that report it in one transaction; work for the workers is enqueued o
 after that commit."""
 
 import uuid
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,7 +19,13 @@ from conversations.models import Contact, Conversation, DeliveryStatus, Message,
 from conversations.scheduling import message_route_outbound, outbound_status
 from core import jobs
 from core.crypto import encrypt_text
-from core.db import Statement, insert_statement, write_together, writes_are_one_statement
+from core.db import (
+    Statement,
+    insert_statement,
+    write_if,
+    write_together,
+    writes_are_one_statement,
+)
 from core.errors import ApplicationError, Conflict
 from core.lookups import parse_id
 from core.models import update_fields
@@ -152,14 +159,13 @@ def message_create(
             "Field 'reply_to_message_id' must name a message of the same conversation.",
             code="validation_error",
         )
-    message = Message(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
+    message = _new_message(
+        conversation,
         role=role,
+        text=text,
         sender_id=sender_id,
-        sender_type=sender_type or _default_sender_type(role),
-        text=encrypt_text(text) if conversation.hipaa else text,
-        metadata=metadata or {},
+        sender_type=sender_type,
+        metadata=metadata,
         reply_to=reply_to,
         status=status,
         llm_model=llm_model,
@@ -188,23 +194,111 @@ def message_create(
     return message
 
 
+def message_append(
+    *,
+    workspace: Workspace,
+    conversation_id: uuid.UUID,
+    role: str,
+    text: str,
+    sender_id: str,
+    sender_type: str,
+    metadata: dict | None,
+) -> tuple[Conversation, Message] | None:
+    """message_create for a conversation known by its id alone, on the API's hot path:
+    the conversation is looked up by the write itself, which touches it and stores the
+    message and its event only if the workspace has it (one statement, one round trip;
+    the look-up first would be a second). None when nothing was written: the
+    conversation is unknown, another workspace's, or HIPAA's (whose text is sealed before
+    it is written, so it needs the row first); message_create then takes over, which
+    tells them apart. PostgreSQL only (core.db.write_if); None elsewhere.
+
+    For a message that is not an agent's (an agent's may be a draft, by the flow) and
+    answers none; the conversation returned has its id and workspace, and loads its
+    other fields if they are asked for."""
+    if not writes_are_one_statement() or role == Role.AGENT:
+        return None
+    conversation = Conversation.from_db(
+        DEFAULT_DB_ALIAS, ["id", "workspace_id", "hipaa"], [conversation_id, workspace.pk, False]
+    )
+    message = _new_message(
+        conversation,
+        role=role,
+        text=text,
+        sender_id=sender_id,
+        sender_type=sender_type,
+        metadata=metadata,
+        status=DeliveryStatus.NONE,
+    )
+    inserted = insert_statement(message)
+    event, recorded = event_statement(
+        workspace_id=workspace.pk,
+        type="message.created",
+        conversation_id=conversation_id,
+        data=payloads.message_event(message, conversation),
+    )
+    guard = _touch_statement(conversation_id, workspace_id=workspace.pk)
+    if not write_if(guard, [inserted, recorded]):
+        return None
+    event_publish(event)
+    return conversation, message
+
+
+def _new_message(
+    conversation: Conversation,
+    *,
+    role: str,
+    text: str,
+    sender_id: str,
+    sender_type: str,
+    metadata: dict | None,
+    status: str,
+    reply_to: Message | None = None,
+    llm_model: str = "",
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    provider_message_id: str = "",
+) -> Message:
+    return Message(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        role=role,
+        sender_id=sender_id,
+        sender_type=sender_type or _default_sender_type(role),
+        text=encrypt_text(text) if conversation.hipaa else text,
+        metadata=metadata or {},
+        reply_to=reply_to,
+        status=status,
+        llm_model=llm_model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        provider_message_id=provider_message_id,
+    )
+
+
 _TOUCH_SQL = (
     f"UPDATE {Conversation._meta.db_table} "  # noqa: S608 - the model's own table name
     "SET updated_at = %s, message_count = message_count + 1 WHERE id = %s"
 )
+# message_append's guard: the touch of a conversation the workspace has and that is
+# not HIPAA's, which yields its row when it was there.
+_TOUCH_OWN_SQL = f"{_TOUCH_SQL} AND workspace_id = %s AND NOT hipaa RETURNING id"
 
 
-def _touch_statement(conversation_id: uuid.UUID) -> Statement:
+def _touch_statement(
+    conversation_id: uuid.UUID, *, workspace_id: uuid.UUID | None = None
+) -> Statement:
     """The conversation's updated_at and message count, one UPDATE written once (the
     ORM's compilation of it cost more than the statement, once per message); the count
-    is kept here so that no answer counts a conversation's messages."""
-    return Statement(
-        _TOUCH_SQL,
-        [
-            connection.ops.adapt_datetimefield_value(timezone.now()),
-            Conversation._meta.pk.get_db_prep_value(conversation_id, connection),
-        ],
-    )
+    is kept here so that no answer counts a conversation's messages. With
+    `workspace_id`, message_append's guard."""
+    uuid_value = Conversation._meta.pk.get_db_prep_value
+    params = [
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        uuid_value(conversation_id, connection),
+    ]
+    if workspace_id is None:
+        return Statement(_TOUCH_SQL, params)
+    return Statement(_TOUCH_OWN_SQL, [*params, uuid_value(workspace_id, connection)])
 
 
 def _default_sender_type(role: str) -> str:
@@ -341,6 +435,17 @@ def ensure_not_generating(conversation: Conversation) -> None:
         raise reply_in_progress_error()
 
 
+@contextmanager
+def _store_failures() -> Iterator[None]:
+    """A database error while storing a message is seed 001's 500 `store_failed`."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise ApplicationError(
+            "Failed to enqueue message. Please retry.", code="store_failed", status_code=500
+        ) from exc
+
+
 def message_send(
     *,
     workspace: Workspace,
@@ -368,6 +473,23 @@ def message_send(
     # reply may be owed, or an agent speaks): the joined look-up costs several times the
     # plain one's Python, and the plain one is the API's hot path.
     needs_agent = role == Role.AGENT or (auto_reply and role == Role.USER)
+    # Commonest of all: a message to a conversation named by id that owes no reply, in
+    # one round trip (message_append), when nothing else is to be checked first.
+    plain = conversation_id is not None and not needs_agent
+    parsed = parse_id(conversation_id) if plain else None
+    if parsed is not None and reply_to_message_id is None and flow_id is None:
+        with _store_failures():
+            appended = message_append(
+                workspace=workspace,
+                conversation_id=parsed,
+                role=role,
+                text=text,
+                sender_id=sender_id,
+                sender_type=sender_type,
+                metadata=metadata,
+            )
+        if appended is not None:
+            return *appended, False
     if conversation_id is not None:
         if needs_agent:
             conversation = selectors.conversation_for_workspace(
@@ -396,37 +518,32 @@ def message_send(
     # is one write (message_create's), which PostgreSQL takes as one statement, atomic
     # by itself: no BEGIN and COMMIT around it (two round trips, a sixth of the request).
     alone = conversation is not None and not needs_agent and writes_are_one_statement()
-    try:
-        with nullcontext() if alone else transaction.atomic():
-            if conversation is None:
-                conversation = conversation_create(
-                    workspace=workspace, flow=flow or workspace.default_flow
-                )
-            message = message_create(
-                conversation=conversation,
-                role=role,
-                text=text,
-                sender_id=sender_id,
-                sender_type=sender_type,
-                metadata=metadata,
-                reply_to=reply_to,
-                status=outbound_status(conversation, role),
+    with _store_failures(), nullcontext() if alone else transaction.atomic():
+        if conversation is None:
+            conversation = conversation_create(
+                workspace=workspace, flow=flow or workspace.default_flow
             )
-            enqueue = (
-                auto_reply
-                and role == Role.USER
-                and reply_owed(conversation=conversation, now=timezone.now()) is not None
-            )
-            if role == Role.AGENT:
-                agent = conversation_agent(conversation)
-                # An agent message with a sender other than the agent is a person taking
-                # over: the AI steps back, and the person's message goes to the customer.
-                human = agent is None or sender_id != str(agent.pk)
-                if human and not conversation.ai_paused:
-                    conversation_pause(conversation=conversation, by=sender_id)
-                message_route_outbound(message=message, approved=True)
-    except DatabaseError as exc:
-        raise ApplicationError(
-            "Failed to enqueue message. Please retry.", code="store_failed", status_code=500
-        ) from exc
+        message = message_create(
+            conversation=conversation,
+            role=role,
+            text=text,
+            sender_id=sender_id,
+            sender_type=sender_type,
+            metadata=metadata,
+            reply_to=reply_to,
+            status=outbound_status(conversation, role),
+        )
+        enqueue = (
+            auto_reply
+            and role == Role.USER
+            and reply_owed(conversation=conversation, now=timezone.now()) is not None
+        )
+        if role == Role.AGENT:
+            agent = conversation_agent(conversation)
+            # An agent message with a sender other than the agent is a person taking
+            # over: the AI steps back, and the person's message goes to the customer.
+            human = agent is None or sender_id != str(agent.pk)
+            if human and not conversation.ai_paused:
+                conversation_pause(conversation=conversation, by=sender_id)
+            message_route_outbound(message=message, approved=True)
     return conversation, message, enqueue

@@ -159,6 +159,39 @@ def write_together(statements: list[Statement], using: str = DEFAULT_DB_ALIAS) -
         statement.receiver.pk = key
 
 
+def write_if(guard: Statement, statements: list[Statement], using: str = DEFAULT_DB_ALIAS) -> bool:
+    """PostgreSQL only (see `writes_are_one_statement`): `guard`, a statement that yields
+    at most one row (an UPDATE ... RETURNING, say), and the INSERTs of `statements`,
+    which are written only if it yields one; all in one statement, so a write that first
+    had to look its parent row up costs one round trip, not two. Returns whether the
+    guard's row was there (when it was not, nothing was written)."""
+    inserts = [f"w{i} AS ({_from_guard(s.sql)})" for i, s in enumerate(statements)]
+    # Only numbered names and the statements' own SQL go into the text.
+    keys = [f"(SELECT * FROM w{i})" for i, s in enumerate(statements) if s.receiver]  # noqa: S608
+    written = ", ".join(inserts)
+    sql = f"WITH g AS ({guard.sql}), {written} SELECT (SELECT count(*) FROM g)"  # noqa: S608
+    sql = ", ".join([sql, *keys])
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [*guard.params, *(p for s in statements for p in s.params)])
+        matched, *row = cursor.fetchone()
+    if not matched:
+        return False
+    for key, statement in zip(row, (s for s in statements if s.receiver), strict=True):
+        statement.receiver.pk = key
+    return True
+
+
+def _from_guard(sql: str) -> str:
+    """`INSERT INTO t (a, b) VALUES (%s, %s) [RETURNING ...]` as the INSERT of one row
+    per row of the guard `g`: `INSERT INTO t (a, b) SELECT %s, %s FROM g [RETURNING ...]`
+    (PostgreSQL types the values by their columns, as it does VALUES')."""
+    head, found, rest = sql.partition(" VALUES (")
+    values, closed, tail = rest.partition(")")
+    if not (head.startswith("INSERT INTO ") and found and closed and "(" not in values):
+        raise ValueError(f"Not an INSERT of one row of parameters: {sql}")
+    return f"{head} SELECT {values} FROM g{tail}"  # noqa: S608 - the statement's own text
+
+
 class Prepared:
     """A queryset of one shape compiled to SQL once; each call binds new values.
 

@@ -177,3 +177,45 @@ def test_values_bound_as_they_are_equal_what_the_fields_would_bind():
     ]
     assert [str(value) for value in bound] == [str(value) for value in expected]
     assert [type(value) for value in bound] == [type(value) for value in expected]
+
+
+@pytest.mark.postgres
+def test_writes_guarded_by_a_row_happen_only_when_the_row_is_there():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.db import Statement, insert_statement, write_if
+
+    conversation = ConversationFactory()
+    guard_sql = "UPDATE conversations_conversation SET phase = 'seen' WHERE id = %s RETURNING id"
+
+    def writes() -> tuple[Message, Event, list[Statement]]:
+        message = Message(
+            workspace_id=conversation.workspace_id, conversation=conversation, role="user"
+        )
+        event = Event(workspace_id=conversation.workspace_id, type="x.y", data={"a": 1})
+        return message, event, [insert_statement(message), insert_statement(event)]
+
+    message, event, statements = writes()
+    with CaptureQueriesContext(connection) as queries:
+        assert write_if(Statement(guard_sql, [conversation.pk]), statements)
+
+    assert len(queries) == 1
+    assert Event.objects.get(pk=event.pk).data == {"a": 1}  # the generated key came back
+    assert Message.objects.filter(pk=message.pk, conversation=conversation).exists()
+    conversation.refresh_from_db()
+    assert conversation.phase == "seen"
+
+    message, event, statements = writes()
+    assert not write_if(Statement(guard_sql, [uuid.uuid4()]), statements)
+
+    assert event.pk is None
+    assert not Message.objects.filter(pk=message.pk).exists()
+    assert Event.objects.filter(type="x.y").count() == 1
+
+
+def test_only_one_row_inserts_can_be_guarded():
+    from core.db import Statement, write_if
+
+    with pytest.raises(ValueError, match="Not an INSERT"):
+        write_if(Statement("SELECT 1", []), [Statement("UPDATE t SET a = 1", [])])

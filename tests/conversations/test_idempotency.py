@@ -99,11 +99,11 @@ def test_a_key_is_free_again_after_a_server_error(api_client, workspace, monkeyp
     conversation = ConversationFactory(workspace=workspace)
     api_client.raise_request_exception = False
 
-    def crash(**kwargs: object) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")
 
     with monkeypatch.context() as patch:
-        patch.setattr(services, "message_create", crash)
+        patch.setattr(services, "_new_message", crash)
         failed = api_client.post(
             URL, payload(conversation), format="json", HTTP_IDEMPOTENCY_KEY="k-9"
         )

@@ -1,7 +1,9 @@
 """Seed 001: POST /v1/messages."""
 
+import uuid
+
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from conversations import services
 from conversations.models import Conversation, Event, Message
@@ -136,35 +138,96 @@ def test_unknown_conversation_is_404_with_the_seeds_message(api_client):
     assert response.json()["message"] == "Conversation not found: con_9s2kd81."
 
 
-def test_another_workspaces_conversation_is_404(api_client, outsider):
+@pytest.mark.parametrize("auto_reply", [True, False])
+def test_another_workspaces_conversation_is_404_and_untouched(api_client, outsider, auto_reply):
+    """Without a reply to owe, the write itself looks the conversation up
+    (services.message_append): it must find none of another workspace's."""
     theirs = ConversationFactory(workspace=outsider.workspace)
+    before = theirs.updated_at
 
     response = api_client.post(
-        URL, {**SEED_REQUEST, "conversation_id": str(theirs.pk)}, format="json"
+        URL,
+        {**SEED_REQUEST, "conversation_id": str(theirs.pk), "auto_reply": auto_reply},
+        format="json",
     )
 
     assert response.status_code == 404
+    assert response.json()["message"] == f"Conversation not found: {theirs.pk}."
     assert not theirs.messages.exists()
+    assert not Event.objects.filter(conversation_id=theirs.pk, type="message.created").exists()
+    theirs.refresh_from_db()
+    assert (theirs.updated_at, theirs.message_count) == (before, 0)
 
 
-def test_a_message_that_cannot_be_stored_is_500_with_the_seeds_message(
-    api_client, workspace, monkeypatch
+def test_an_unknown_conversation_id_without_auto_reply_is_404_and_stores_nothing(
+    api_client, workspace
 ):
-    conversation = ConversationFactory(workspace=workspace)
-
-    def broken(**kwargs: object) -> None:
-        raise DatabaseError("disk full")
-
-    monkeypatch.setattr(services, "message_create", broken)
+    missing = uuid.uuid4()
 
     response = api_client.post(
-        URL, {**SEED_REQUEST, "conversation_id": str(conversation.pk)}, format="json"
+        URL, {**SEED_REQUEST, "conversation_id": str(missing), "auto_reply": False}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert response.json()["message"] == f"Conversation not found: {missing}."
+    assert not Message.objects.exists()
+    assert not Event.objects.filter(type="message.created").exists()
+
+
+def test_a_hipaa_conversations_message_without_auto_reply_is_sealed_at_rest(api_client, workspace):
+    """The one-statement way writes plain text only: a HIPAA conversation's message goes
+    the way that seals it, and its event carries no text."""
+    conversation = ConversationFactory(workspace=workspace, hipaa=True)
+
+    response = api_client.post(
+        URL,
+        {**SEED_REQUEST, "conversation_id": str(conversation.pk), "auto_reply": False},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["data"]["message"]["text"] == SEED_REQUEST["text"]
+    stored = Message.objects.get(conversation=conversation)
+    assert stored.content == SEED_REQUEST["text"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT text, metadata FROM conversations_message WHERE id = %s",
+            [Message._meta.pk.get_db_prep_value(stored.pk, connection)],
+        )
+        text, metadata = cursor.fetchone()
+    assert SEED_REQUEST["text"] not in text
+    assert "en-US" not in str(metadata)
+    assert stored.metadata == SEED_REQUEST["metadata"]
+    event = Event.objects.get(conversation_id=conversation.pk, type="message.created")
+    assert "text" not in event.data["message"]
+    conversation.refresh_from_db()
+    assert conversation.message_count == 1
+
+
+@pytest.mark.parametrize("auto_reply", [True, False])
+def test_a_message_that_cannot_be_stored_is_500_with_the_seeds_message(
+    api_client, workspace, monkeypatch, auto_reply
+):
+    """With auto_reply false the message takes the one-statement way (message_append)."""
+    conversation = ConversationFactory(workspace=workspace)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(services, "write_together", broken)
+    monkeypatch.setattr(services, "write_if", broken)
+
+    response = api_client.post(
+        URL,
+        {**SEED_REQUEST, "conversation_id": str(conversation.pk), "auto_reply": auto_reply},
+        format="json",
     )
 
     assert response.status_code == 500
     assert response.json()["message"] == "Failed to enqueue message. Please retry."
     conversation.refresh_from_db()
     assert conversation.reply_due_at is None
+    assert not conversation.messages.exists()
 
 
 def test_reply_to_must_be_a_message_of_the_same_conversation(api_client, workspace):
