@@ -2,7 +2,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from conversations.events import events_sequence
 from conversations.models import Conversation, Event, Message
@@ -185,7 +185,12 @@ def _events_after(
     type: str | None = None,
     conversation_id: uuid.UUID | None = None,
 ) -> QuerySet:
-    queryset = Event.objects.filter(workspace_id=workspace_id, sequence__gt=after)
+    # Each row says whether the workspace has events not numbered yet (an uncorrelated
+    # EXISTS: PostgreSQL answers it once per query, from the index event_unsequenced).
+    unnumbered = Event.objects.filter(workspace_id=workspace_id, sequence__isnull=True)
+    queryset = Event.objects.filter(workspace_id=workspace_id, sequence__gt=after).annotate(
+        unnumbered=Exists(unnumbered)
+    )
     if type is not None:
         queryset = queryset.filter(type=type)
     if conversation_id is not None:
@@ -213,8 +218,13 @@ def events_after(
     wait: int,
 ) -> tuple[list[Event], bool]:
     """Events with a sequence above `after`, oldest first. With `wait`, polls the table
-    until one arrives or `wait` seconds pass (long polling). Committed events are
-    numbered first (events_sequence), so a cursor never skips one."""
+    until one arrives or `wait` seconds pass (long polling).
+
+    Committed events not numbered yet are numbered (events_sequence) and the page read
+    again when it has room for them: they are numbered after every event numbered
+    before, so a page read first never lacks one that belongs before its last (a cursor
+    never skips one). The page says whether there are any, so a read with nothing to
+    number is one query."""
     values = {"workspace_id": workspace.pk, "after": after, "rows": limit + 1}
     if type:
         values["type"] = type
@@ -222,8 +232,11 @@ def events_after(
         values["conversation_id"] = conversation_id
     deadline = time.monotonic() + wait
     while True:
-        events_sequence(workspace_id=workspace.pk)
         events = _EVENTS_AFTER(**values)
+        if len(events) <= limit and (not events or events[0].unnumbered):
+            # Room on the page, and events to number (or, on an empty page, perhaps).
+            if events_sequence(workspace_id=workspace.pk):
+                events = _EVENTS_AFTER(**values)
         if events or time.monotonic() >= deadline:
             return events[:limit], len(events) > limit
         release_connection()

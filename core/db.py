@@ -202,7 +202,8 @@ class Prepared:
     and any other keyword is part of the query's shape (a page size, which Django writes
     into the SQL): each combination is compiled once. No
     select_related: rows become instances of the queryset's model with the columns it
-    selects, through the fields' converters, as the ORM's own iteration makes them."""
+    selects, through the fields' converters, as the ORM's own iteration makes them, and
+    its annotations as attributes."""
 
     def __init__(self, build: Callable[..., QuerySet], **sample: object) -> None:
         self._build, self._sample = build, sample
@@ -228,7 +229,16 @@ class Prepared:
         make = _plain_maker(queryset.model, attnames) or functools.partial(
             queryset.model.from_db, field_names=attnames
         )
-        self._compiled[key] = compiled = (sql, params, slots, make, compiler, converters)
+        annotations = tuple(compiler.annotation_col_map.items())
+        self._compiled[key] = compiled = (
+            sql,
+            params,
+            slots,
+            make,
+            compiler,
+            converters,
+            annotations,
+        )
         return compiled
 
     def __call__(self, using: str = DEFAULT_DB_ALIAS, **values: object) -> list[Model]:
@@ -238,7 +248,7 @@ class Prepared:
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compile(using, key, bound, shape)
-        sql, params, slots, make, compiler, converters = compiled
+        sql, params, slots, make, compiler, converters, annotations = compiled
         arguments = [
             param if slot is None else _db_value(values[slot], using)
             for param, slot in zip(params, slots, strict=True)
@@ -248,7 +258,14 @@ class Prepared:
             rows = cursor.fetchall()
         if converters:
             rows = compiler.apply_converters(rows, converters)
-        return [make(using, values=row) for row in rows]
+        if not annotations:
+            return [make(using, values=row) for row in rows]
+        made = []
+        for row in rows:  # annotations become attributes, as the ORM sets them
+            instance = make(using, values=row)
+            instance.__dict__.update((name, row[at]) for name, at in annotations)
+            made.append(instance)
+        return made
 
 
 def _plain_maker(model: type[Model], attnames: list[str]) -> Callable[..., Model] | None:

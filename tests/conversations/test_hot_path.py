@@ -76,7 +76,42 @@ def test_the_event_list_costs_the_same_whatever_its_page_size(owner):
     large = _queries_for_a_page(owner.client, "/v1/events", 40)
 
     assert small == large
-    assert small <= 2  # nothing left to number: one look for it, one page
+    assert small == 1  # nothing left to number: the page says so itself
+
+
+def test_events_written_since_the_last_read_are_numbered_and_shown_on_a_page_with_room(owner):
+    conversation = ConversationFactory(workspace=owner.workspace)
+    message_create(conversation=conversation, role="user", text="first")
+    first = owner.client.get("/v1/events").json()
+    message_create(conversation=conversation, role="user", text="second")
+    message_create(conversation=conversation, role="user", text="third")
+
+    page = owner.client.get("/v1/events", {"after": first["next"], "limit": 5}).json()
+
+    texts = [event["data"]["message"]["text"] for event in page["results"]]
+    assert texts == ["second", "third"]
+    assert [event["sequence"] for event in page["results"]] == [
+        first["next"] + 1,
+        first["next"] + 2,
+    ]
+
+
+def test_a_full_page_leaves_later_events_for_the_next_page_in_order(owner):
+    conversation = ConversationFactory(workspace=owner.workspace)
+    for index in range(3):
+        message_create(conversation=conversation, role="user", text=f"m{index}")
+    owner.client.get("/v1/events", {"limit": 1})  # numbers all three
+    message_create(conversation=conversation, role="user", text="m3")  # not numbered yet
+
+    seen, after = [], 0
+    while True:
+        page = owner.client.get("/v1/events", {"after": after, "limit": 1}).json()
+        seen += [event["data"]["message"]["text"] for event in page["results"]]
+        after = page["next"]
+        if not page["hasMore"]:
+            break
+
+    assert seen == ["m0", "m1", "m2", "m3"]
 
 
 @pytest.mark.postgres
