@@ -27,7 +27,7 @@ from django.utils import timezone
 from conversations.events import event_record, events_sequence
 from conversations.models import Event
 from conversations.payloads import iso
-from core import jobs
+from core import jobs, prefetch
 from core.db import cache_backend, redis_client
 from core.errors import Conflict
 from core.models import update_fields
@@ -131,7 +131,9 @@ def _endpoint_disable(*, endpoint_id: uuid.UUID, reason: str) -> None:
 
 # Whether a workspace has an enabled endpoint is asked after every committed event, most
 # often about workspaces that have none; the answer is kept in the shared cache (Redis in
-# production), so the API's hot path sends no query for it. Every save or delete of an
+# production), so the API's hot path sends no query for it, and an API request reads it
+# with its rate limit, in one round trip (core.prefetch): an endpoint saved while a
+# request is under way may miss that request's events. Every save or delete of an
 # endpoint, however it is made (API, admin, shell), replaces the answer with a "changed"
 # marker, at once and again on commit: every process then asks the database, and an
 # answer read before the change cannot be cached after it (`add` never overwrites the
@@ -142,7 +144,7 @@ CHANGED_SECONDS = 10
 _YES, _NO, _CHANGED = 1, 0, -1  # integers: Redis stores them as they are, unpickled
 
 
-def _has_endpoint_key(workspace_id: uuid.UUID) -> str:
+def has_endpoint_key(workspace_id: uuid.UUID) -> str:
     return f"webhooks:has_endpoint:{workspace_id}"
 
 
@@ -157,11 +159,15 @@ def _cached(key: str) -> int | None:
 
 def workspace_has_endpoint(workspace_id: uuid.UUID) -> bool:
     """Whether the workspace has an enabled endpoint, from the cache when it can be."""
-    key = _has_endpoint_key(workspace_id)
-    try:
-        cached = _cached(key)
-    except Exception:  # the cache is down: the database answers, as it did before
-        cached = _CHANGED
+    key = has_endpoint_key(workspace_id)
+    read, cached = prefetch.recall(key)  # read with an API request's rate limit
+    if read:
+        cached = None if cached is None else int(cached)
+    else:
+        try:
+            cached = _cached(key)
+        except Exception:  # the cache is down: the database answers, as it did before
+            cached = _CHANGED
     if cached in (_YES, _NO):
         return cached == _YES
     found = WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True).exists()
@@ -173,7 +179,7 @@ def workspace_has_endpoint(workspace_id: uuid.UUID) -> bool:
 
 def _endpoints_changed(workspace_id: uuid.UUID) -> None:
     try:
-        cache.set(_has_endpoint_key(workspace_id), _CHANGED, CHANGED_SECONDS)
+        cache.set(has_endpoint_key(workspace_id), _CHANGED, CHANGED_SECONDS)
     except Exception:
         logger.warning(
             "The cache is unreachable: endpoint changes show within %d s",

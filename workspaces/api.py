@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import prefetch
 from core.errors import ApplicationError, ImmediateResponse, NotFound
 from core.lookups import parse_id
 from core.pagination import NewestFirstPagination
@@ -59,6 +60,12 @@ class WorkspaceScopedMixin:
             if isinstance(outcome, Response):
                 raise ImmediateResponse(outcome)
             self._idempotency = outcome
+
+    def dispatch(self, request: object, *args: object, **kwargs: object) -> Response:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            prefetch.forget()  # what the rate limit read is this request's alone
 
     def handle_exception(self, exc: Exception) -> Response:
         try:

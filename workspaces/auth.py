@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from core import prefetch
 from core.db import cache_backend, redis_client
 from core.errors import INVALID_TOKEN
 from workspaces.models import ApiKey
@@ -91,11 +92,14 @@ class ApiKeyRateThrottle(BaseThrottle):
         allowed, period = _parse_rate(rate)
         now = _clock()
         window = int(now // period)
+        reads = prefetch.keys_for(request.auth.workspace_id)
         try:
-            count = _count_hit(f"throttle:api_key:{request.auth.pk}:{window}", period)
+            count, read = _count_hit(f"throttle:api_key:{request.auth.pk}:{window}", period, reads)
         except Exception:
             _log_outage()
             return True
+        if read is not None:
+            prefetch.keep(dict(zip(reads, read, strict=True)))
         self._wait = (window + 1) * period - now
         return count <= allowed
 
@@ -116,22 +120,40 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[unit.strip()[0]]
 
 
-def _count_hit(key: str, period: int) -> int:
-    """Adds one to the window's counter and returns it: on Redis an INCR, and for the
-    window's first request an EXPIRE after it (one round trip per request, a second once
-    per key and window; a pipeline of both cost a third more). Should a process die
-    between the two, one counter of a past window is left without an expiry: never
-    read again, a few bytes. Add-then-incr on the embedded file cache."""
+def _count_hit(key: str, period: int, reads: list[str]) -> tuple[int, list | None]:
+    """Adds one to the window's counter and returns it, with the values of the cache
+    keys `reads` (core.prefetch) when the cache is Redis (else None): one script on
+    Redis, so one round trip per request whatever the limit and however many keys are
+    read, the counter's expiry set with its first hit. Add-then-incr on the embedded file
+    cache."""
     backend = cache_backend()
     client = redis_client(backend)
     if client is not None:
-        full_key = backend.make_and_validate_key(key)
-        count = int(client.incr(full_key))
-        if count == 1:
-            client.expire(full_key, period + 1)
-        return count
+        keys = [backend.make_and_validate_key(k) for k in (key, *reads)]
+        count, *read = _script(client)(keys=keys, args=[period + 1], client=client)
+        return int(count), read
     cache.add(key, 0, timeout=period + 1)
-    return cache.incr(key)
+    return cache.incr(key), None
+
+
+# The window's counter, its expiry on the first hit, and the other keys' values. A
+# missing key's GET is false in Lua, which Redis answers as nil (None).
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local found = {count}
+for i = 2, #KEYS do found[i] = redis.call('GET', KEYS[i]) end
+return found
+"""
+
+
+def _script(client: object) -> object:
+    """The script, registered once per client (redis-py sends it by its hash, and
+    loads it again if the server lost it)."""
+    script = getattr(client, "_rate_limit_script", None)
+    if script is None:
+        script = client._rate_limit_script = client.register_script(_HIT)
+    return script
 
 
 _last_outage_log = 0.0

@@ -121,3 +121,53 @@ def test_with_the_cache_down_the_database_answers(workspace, settings):
     assert services.workspace_has_endpoint(workspace.pk) is False
     WebhookEndpoint.objects.create(workspace=workspace, url=URL, secret="whsec_x")
     assert services.workspace_has_endpoint(workspace.pk) is True
+
+
+def _send(client, conversation) -> None:
+    body = {
+        "conversation_id": str(conversation.pk),
+        "sender_id": "customer-1",
+        "sender_type": "user",
+        "text": "Hello",
+        "auto_reply": False,
+    }
+    assert client.post("/v1/messages", body, format="json").status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_request_asks_with_its_rate_limit_and_sees_an_endpoint_made_before_it(
+    owner, fan_outs
+):
+    """In autocommit the event commits during the request, which asks about endpoints
+    from what its rate limit read (core.prefetch): no query once "no" is cached, and an
+    endpoint saved before the request is seen by it."""
+    from tests.factories import ConversationFactory
+
+    conversation = ConversationFactory(workspace=owner.workspace)
+    _send(owner.client, conversation)  # "no" is cached
+    with CaptureQueriesContext(connection) as queries:
+        _send(owner.client, conversation)
+    assert not [q for q in queries.captured_queries if "webhooks_webhookendpoint" in q["sql"]]
+    assert fan_outs == []
+
+    services.webhook_endpoint_create(workspace=owner.workspace, data={"url": URL})
+    _send(owner.client, conversation)
+
+    assert len(fan_outs) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_a_request_read_is_forgotten_when_it_ends(owner, fan_outs):
+    """An event written after the request (a worker's, on the same thread) asks the cache
+    itself, so it sees an endpoint saved since."""
+    from conversations.services import message_create
+    from tests.factories import ConversationFactory
+
+    conversation = ConversationFactory(workspace=owner.workspace)
+    _send(owner.client, conversation)  # "no" is cached
+    _send(owner.client, conversation)  # and this request read it
+    services.webhook_endpoint_create(workspace=owner.workspace, data={"url": URL})
+
+    message_create(conversation=conversation, role="user", text="after")
+
+    assert len(fan_outs) == 1
