@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, ConversationFactory
 from workspaces.models import ApiKey
 from workspaces.services import api_key_revoke
 
@@ -165,7 +165,39 @@ def test_the_limit_counts_per_key_in_fixed_windows(owner, read_only, settings, m
     assert other_key == 200
 
 
-def test_a_windows_counter_expires_with_its_window(owner, settings, monkeypatch):
+def _send(client, conversation) -> int:
+    body = {"conversation_id": str(conversation.pk), "sender_id": "c-1", "sender_type": "user"}
+    body |= {"text": "Hi", "auto_reply": False}
+    return client.post("/v1/messages", body, format="json").status_code
+
+
+def test_reads_and_writes_count_against_one_limit(owner, settings, monkeypatch):
+    """Writes take the counter in the script that also reads what they will ask the
+    cache (core.prefetch), reads with an INCR: one counter all the same."""
+    from workspaces import auth
+
+    monkeypatch.setattr(auth, "_clock", lambda: 1_800_000_030.0)  # mid-window
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api_key": "4/min"},
+    }
+    conversation = ConversationFactory(workspace=owner.workspace)
+
+    answers = [
+        owner.client.get(AGENTS).status_code,
+        _send(owner.client, conversation),
+        owner.client.get(AGENTS).status_code,
+        _send(owner.client, conversation),
+        _send(owner.client, conversation),
+        owner.client.get(AGENTS).status_code,
+    ]
+
+    assert answers == [200, 201, 200, 201, 429, 429]
+    assert conversation.messages.count() == 2
+
+
+@pytest.mark.parametrize("first", ["read", "write"])
+def test_a_windows_counter_expires_with_its_window(owner, settings, monkeypatch, first):
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
@@ -182,8 +214,13 @@ def test_a_windows_counter_expires_with_its_window(owner, settings, monkeypatch)
         "DEFAULT_THROTTLE_RATES": {"api_key": "100/min"},
     }
 
-    for _ in range(3):
+    conversation = ConversationFactory(workspace=owner.workspace)
+    if first == "write":  # the window's first hit by the script, then INCRs
+        assert _send(owner.client, conversation) == 201
+    else:  # by an INCR, then the script
         owner.client.get(AGENTS)
+    owner.client.get(AGENTS)
+    assert _send(owner.client, conversation) == 201
 
     client = redis_client(backend)
     keys = client.keys(backend.make_and_validate_key(f"throttle:api_key:{owner.api_key.pk}:*"))
