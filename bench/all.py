@@ -65,6 +65,14 @@ def api_rows(output: str) -> list[tuple[str, str, str, str]]:
         "one workspace": "",
         "two workspaces": "~ one workspace (no lock)",
     }
+    # The three runs of 2026-12-01 02:35-02:57 that docs/operations.md holds.
+    before = {
+        "POST /v1/messages": "0.57-0.61x bare (CPU 0.59-0.63x)",
+        "POST /v1/conversations/{id}/messages": "0.18x bare",
+        "GET /v1/conversations/{id}/messages": "0.62-0.66x bare (CPU 0.64-0.67x)",
+        "GET /v1/events": "0.64-0.67x bare (CPU 0.62-0.65x)",
+        "two workspaces": "0.96-1.04x one workspace",
+    }
     rows = []
     for name, r in results.items():
         ratio = ""
@@ -75,7 +83,9 @@ def api_rows(output: str) -> list[tuple[str, str, str, str]]:
             f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, errors {r['errors']}, "
             f"CPU/request {r['cpu_ms']:.1f} ms + PostgreSQL {r['db_cpu_ms']:.1f} ms"
         )
-        rows.append((f"api: {name}", figure, targets.get(name, ""), ""))
+        if name == "two workspaces" and "one workspace" in results:
+            figure += f"; {r['rps'] / results['one workspace']['rps']:.2f}x one workspace"
+        rows.append((f"api: {name}", figure, targets.get(name, ""), before.get(name, "")))
     return rows
 
 
